@@ -1,0 +1,104 @@
+#include "client/cli/invoke_command.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <cxxopts.hpp>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "client/lib/connection.hpp"
+#include "comm/base/error.hpp"
+
+namespace hpcless::cli {
+
+namespace {
+
+std::vector<std::byte> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("cannot read '" + path + "'");
+  std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(data.size());
+  std::memcpy(out.data(), data.data(), data.size());
+  return out;
+}
+
+}  // namespace
+
+int invoke_main(int argc, char** argv) {
+  cxxopts::Options opts("hpcless invoke", "Invoke one function on a worker and print its output.");
+  opts.add_options()("a,address", "worker HOST:PORT", cxxopts::value<std::string>())(
+      "f,function", "function name", cxxopts::value<std::string>())(
+      "i,input", "input text", cxxopts::value<std::string>())(
+      "input-file", "read the input from a file", cxxopts::value<std::string>())(
+      "o,output-file", "write the output to a file instead of stdout",
+      cxxopts::value<std::string>())(
+      "package-file", "ship this function package to the worker first",
+      cxxopts::value<std::string>())(
+      "warm", "let the worker block instead of busy-polling (hot timeout 0)")(
+      "timeout-ms", "deadline for connecting and for the invocation",
+      cxxopts::value<int>()->default_value("30000"))("h,help", "show this help");
+  try {
+    auto args = opts.parse(argc, argv);
+    if (args.count("help")) {
+      std::printf("%s\n", opts.help().c_str());
+      return 0;
+    }
+    if (!args.count("address")) throw ConfigError("--address HOST:PORT is required");
+    if (!args.count("function")) throw ConfigError("--function NAME is required");
+    if (args.count("input") && args.count("input-file"))
+      throw ConfigError("give either --input or --input-file, not both");
+    std::vector<std::byte> input;
+    if (args.count("input")) {
+      const auto& s = args["input"].as<std::string>();
+      input.resize(s.size());
+      std::memcpy(input.data(), s.data(), s.size());
+    } else if (args.count("input-file")) {
+      input = read_file(args["input-file"].as<std::string>());
+    }
+    const auto timeout = std::chrono::milliseconds(args["timeout-ms"].as<int>());
+    client::ConnectOptions co;
+    co.client_name = "hpcless-cli";
+    co.connect_timeout = timeout;
+    co.busy_poll = false;  // a one-shot CLI call has nothing to gain from spinning
+    co.hot_timeout_ms = args.count("warm") ? 0 : 1000;
+    auto conn = client::Connection::connect(args["address"].as<std::string>(), co);
+    const auto deadline = Deadline::after(timeout);
+    if (args.count("package-file"))
+      conn->load_package(read_file(args["package-file"].as<std::string>()), deadline);
+    const uint32_t fid = conn->function_id(args["function"].as<std::string>());
+    client::InvocationResult result;
+    conn->invoke(fid, input, result, deadline);
+    if (!result.ok()) {
+      std::fprintf(stderr, "hpcless invoke: %s\n", result.error_message().c_str());
+      return 1;
+    }
+    if (args.count("output-file")) {
+      const auto path = args["output-file"].as<std::string>();
+      std::ofstream out(path, std::ios::binary);
+      out.write(reinterpret_cast<const char*>(result.output.data()),
+                static_cast<std::streamsize>(result.output.size()));
+      if (!out) throw ConfigError("cannot write '" + path + "'");
+    } else {
+      std::fwrite(result.output.data(), 1, result.output.size(), stdout);
+      if (!result.output.empty() && result.output.back() != std::byte{'\n'} &&
+          isatty(fileno(stdout)))
+        std::fputc('\n', stdout);
+    }
+    return 0;
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::fprintf(stderr, "hpcless invoke: %s (see --help)\n", e.what());
+    return 2;
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "hpcless invoke: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hpcless invoke: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace hpcless::cli

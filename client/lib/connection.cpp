@@ -1,0 +1,377 @@
+#include "client/lib/connection.hpp"
+
+#include <algorithm>
+
+#include "comm/base/error.hpp"
+#include "comm/transport/tcp/endpoint.hpp"
+#include "comm/transport/tcp/frame_stream.hpp"
+
+namespace hpcless::client {
+
+using protocol::Header;
+using protocol::MessageType;
+using protocol::Status;
+
+namespace {
+// Request id 0 is reserved for control messages (hello, package load, ping).
+constexpr uint64_t kControlId = 0;
+constexpr uint32_t kMaxSlots = 1u << 16;
+// Replies to the hello may be large (function lists); allow a generous control payload.
+constexpr uint32_t kHandshakeMaxPayload = 1u << 20;
+}  // namespace
+
+struct Connection::Slot {
+  enum class State : uint8_t { kFree, kPending, kDone, kAbandoned };
+  State state = State::kFree;
+  InvocationResult result;
+  Callback callback;
+};
+
+std::string InvocationResult::error_message() const {
+  std::string msg = protocol::to_string(status);
+  if (!output.empty() && status != Status::kOk) {
+    msg += ": ";
+    msg.append(reinterpret_cast<const char*>(output.data()), output.size());
+  }
+  return msg;
+}
+
+// ---- Future -------------------------------------------------------------------------------
+
+Future::Future(Future&& o) noexcept : conn_(std::exchange(o.conn_, nullptr)), id_(o.id_) {}
+Future& Future::operator=(Future&& o) noexcept {
+  if (this != &o) {
+    reset();
+    conn_ = std::exchange(o.conn_, nullptr);
+    id_ = o.id_;
+  }
+  return *this;
+}
+Future::~Future() { reset(); }
+
+void Future::reset() noexcept {
+  if (conn_ != nullptr) conn_->release(id_);
+  conn_ = nullptr;
+}
+
+bool Future::ready() {
+  HPCLESS_CHECK(conn_ != nullptr, "ready() on an empty future");
+  if (conn_->is_done(id_)) return true;
+  if (!conn_->broken_) conn_->read_replies();
+  return conn_->is_done(id_);
+}
+
+InvocationResult& Future::get(Deadline deadline) {
+  HPCLESS_CHECK(conn_ != nullptr, "get() on an empty future");
+  Connection* c = conn_;
+  const uint64_t id = id_;
+  c->progress_until([c, id] { return c->is_done(id); }, deadline, "asynchronous invocation");
+  return c->result_of(id);
+}
+
+// ---- Connection ---------------------------------------------------------------------------
+
+Connection::Connection(std::string address, const ConnectOptions& opts)
+    : address_(std::move(address)), busy_poll_(opts.busy_poll) {}
+
+Connection::~Connection() = default;
+
+std::unique_ptr<Connection> Connection::connect(const std::string& address,
+                                                const ConnectOptions& opts) {
+  const auto endpoint = tcp::parse_endpoint(address);
+  const auto deadline = Deadline::after(opts.connect_timeout);
+  std::unique_ptr<Connection> c(new Connection(address, opts));
+  c->stream_ = std::make_unique<tcp::FrameStream>(tcp::connect_tcp(endpoint, deadline),
+                                                  kHandshakeMaxPayload);
+  c->handshake(opts, deadline);
+  return c;
+}
+
+void Connection::handshake(const ConnectOptions& opts, Deadline deadline) {
+  protocol::Hello hello;
+  hello.hot_timeout_ms = opts.hot_timeout_ms;
+  hello.max_inflight = opts.max_inflight;
+  hello.token = opts.token;
+  hello.client_name = opts.client_name;
+  std::vector<std::byte> reply;
+  control_round_trip(MessageType::kHello, protocol::encode(hello), MessageType::kHelloAck, reply,
+                     deadline);
+  info_ = protocol::decode_hello_ack(reply);
+  const uint32_t cap = std::clamp<uint32_t>(info_.max_inflight, 1, kMaxSlots);
+  slots_.resize(cap);
+  stream_->set_max_payload(std::max(info_.max_payload, kHandshakeMaxPayload));
+}
+
+uint32_t Connection::function_id(std::string_view name) const {
+  const auto& f = info_.functions;
+  auto it = std::find(f.begin(), f.end(), name);
+  if (it != f.end()) return static_cast<uint32_t>(it - f.begin());
+  std::string offered;
+  for (const auto& n : f) offered += (offered.empty() ? "" : ", ") + n;
+  throw ConfigError("unknown function '" + std::string(name) + "'; package '" +
+                    info_.package_name + "' offers: " + (offered.empty() ? "(none)" : offered));
+}
+
+Connection::Slot& Connection::slot_of(uint64_t id) { return slots_[id % slots_.size()]; }
+
+bool Connection::is_done(uint64_t id) { return slot_of(id).state == Slot::State::kDone; }
+
+InvocationResult& Connection::result_of(uint64_t id) { return slot_of(id).result; }
+
+void Connection::release(uint64_t id) noexcept {
+  Slot& s = slot_of(id);
+  if (s.result.request_id != id) return;
+  if (s.state == Slot::State::kPending) s.state = Slot::State::kAbandoned;
+  else if (s.state == Slot::State::kDone) s.state = Slot::State::kFree;
+}
+
+Connection::Slot* Connection::start(uint32_t function_id, std::span<const std::byte> input,
+                                    Deadline deadline, Status& status) {
+  if (broken_) throw IoError(broken_reason_);
+  if (input.size() > info_.max_payload) {
+    status = Status::kPayloadTooLarge;
+    return nullptr;
+  }
+  Slot& s = slot_of(next_id_);
+  if (s.state != Slot::State::kFree || in_flight_ >= slots_.size()) {
+    status = Status::kTooManyInFlight;
+    return nullptr;
+  }
+  const uint64_t id = next_id_++;
+  s.state = Slot::State::kPending;
+  s.callback = nullptr;
+  s.result.request_id = id;
+  s.result.function_id = function_id;
+  s.result.input_bytes = input.size();
+  s.result.status = Status::kOk;
+  s.result.output.clear();
+  ++in_flight_;
+
+  Header h;
+  h.type = MessageType::kInvoke;
+  h.request_id = id;
+  h.function_id = function_id;
+  h.payload_len = static_cast<uint32_t>(input.size());
+  s.result.client_send_ns = now_ns();
+  const auto st = stream_->send_frame(h, input, deadline, [this](Deadline) {
+    read_replies();  // keep replies flowing so that the worker never blocks on us
+    return !broken_;
+  });
+  if (st == tcp::SendStatus::kOk) {
+    status = Status::kOk;
+    return &s;
+  }
+  // A partly written frame leaves the stream unusable.
+  const std::string why = st == tcp::SendStatus::kTimeout
+                              ? "timed out sending a request to " + address_
+                              : "connection to " + address_ + " closed while sending";
+  broken_ = true;
+  broken_reason_ = why;
+  if (st == tcp::SendStatus::kTimeout) throw TimeoutError(why);
+  throw IoError(why);
+}
+
+Status Connection::invoke(uint32_t function_id, std::span<const std::byte> input,
+                          InvocationResult& result, Deadline deadline) {
+  Status st;
+  Slot* s = start(function_id, input, deadline, st);
+  if (s == nullptr) {
+    result.status = st;
+    result.output.clear();
+    return st;
+  }
+  const uint64_t id = s->result.request_id;
+  try {
+    progress_until([s] { return s->state == Slot::State::kDone; }, deadline, "invocation");
+  } catch (...) {
+    release(id);
+    throw;
+  }
+  std::swap(result, s->result);  // hands over the output buffer without copying
+  s->result.output.clear();
+  s->result.request_id = id;
+  release(id);
+  return result.status;
+}
+
+Status Connection::invoke_async(uint32_t function_id, std::span<const std::byte> input,
+                                Future& future, Deadline deadline) {
+  Status st;
+  Slot* s = start(function_id, input, deadline, st);
+  if (s != nullptr) future = Future(this, s->result.request_id);
+  return st;
+}
+
+Status Connection::invoke_async(uint32_t function_id, std::span<const std::byte> input,
+                                Callback cb, Deadline deadline) {
+  Status st;
+  Slot* s = start(function_id, input, deadline, st);
+  if (s != nullptr) s->callback = std::move(cb);
+  return st;
+}
+
+size_t Connection::progress() {
+  if (broken_) throw IoError(broken_reason_);
+  return read_replies();
+}
+
+void Connection::drain(Deadline deadline) {
+  progress_until([this] { return in_flight_ == 0; }, deadline, "draining invocations");
+}
+
+template <class Done>
+void Connection::progress_until(Done&& done, Deadline deadline, const char* what) {
+  uint32_t spins = 0;
+  while (true) {
+    if (done()) return;
+    if (broken_) throw IoError(broken_reason_);
+    if (read_replies() > 0) continue;
+    if (done()) return;
+    if (broken_) continue;
+    if (busy_poll_) {
+      if ((++spins & 63u) == 0 && deadline.expired())
+        throw TimeoutError(std::string(what) + " on " + address_ + " timed out");
+    } else if (!stream_->wait_readable(deadline)) {
+      throw TimeoutError(std::string(what) + " on " + address_ + " timed out");
+    }
+  }
+}
+
+void Connection::fail_connection(const std::string& why) {
+  broken_ = true;
+  broken_reason_ = why;
+  // Requests still pending can no longer complete; their waiters throw IoError.
+}
+
+size_t Connection::read_replies() {
+  size_t completed = 0;
+  while (!broken_) {
+    const auto r = stream_->try_recv();
+    if (r == tcp::RecvStatus::kAgain) break;
+    if (r == tcp::RecvStatus::kClosed || r == tcp::RecvStatus::kError) {
+      fail_connection("connection to " + address_ + " closed by the executor" +
+                      (in_flight_ > 0 ? " with " + std::to_string(in_flight_) +
+                                            " invocation(s) in flight"
+                                      : std::string()));
+      break;
+    }
+    if (r == tcp::RecvStatus::kBadFrame || r == tcp::RecvStatus::kTooLarge) {
+      fail_connection(std::string("executor at ") + address_ + " sent an invalid frame: " +
+                      protocol::to_string(stream_->decode_result()));
+      break;
+    }
+    const Header& h = stream_->header();
+    if (h.request_id == kControlId) {
+      if (!control_waiting_) {
+        fail_connection("executor at " + address_ + " sent an unsolicited " +
+                        protocol::to_string(h.type) + " message");
+        break;
+      }
+      control_header_ = h;
+      auto p = stream_->payload();
+      control_reply_.assign(p.begin(), p.end());
+      control_waiting_ = false;
+      stream_->consume();
+      ++completed;
+      continue;
+    }
+    Slot& s = slot_of(h.request_id);
+    const bool matches = s.result.request_id == h.request_id &&
+                         (s.state == Slot::State::kPending || s.state == Slot::State::kAbandoned) &&
+                         (h.type == MessageType::kResult || h.type == MessageType::kError);
+    if (!matches) {
+      fail_connection("executor at " + address_ + " replied to unknown request " +
+                      std::to_string(h.request_id));
+      break;
+    }
+    --in_flight_;
+    if (s.state == Slot::State::kAbandoned) {
+      s.state = Slot::State::kFree;
+      stream_->consume();
+      continue;
+    }
+    InvocationResult& res = s.result;
+    res.client_recv_ns = now_ns();
+    res.status = h.type == MessageType::kResult ? Status::kOk : h.status;
+    if (h.type == MessageType::kError && h.status == Status::kOk) res.status = Status::kInternal;
+    auto p = stream_->payload();
+    res.output.assign(p.begin(), p.end());
+    res.server = h.timestamps;
+    stream_->consume();
+    s.state = Slot::State::kDone;
+    ++completed;
+    if (s.callback) {
+      Callback cb = std::move(s.callback);
+      s.callback = nullptr;
+      cb(res);
+      s.state = Slot::State::kFree;
+    }
+  }
+  return completed;
+}
+
+void Connection::control_round_trip(MessageType type, std::span<const std::byte> payload,
+                                    MessageType expect, std::vector<std::byte>& reply,
+                                    Deadline deadline) {
+  if (broken_) throw IoError(broken_reason_);
+  Header h;
+  h.type = type;
+  h.request_id = kControlId;
+  h.payload_len = static_cast<uint32_t>(payload.size());
+  control_waiting_ = true;
+  const auto st = stream_->send_frame(h, payload, deadline, [this](Deadline) {
+    read_replies();
+    return !broken_;
+  });
+  if (st != tcp::SendStatus::kOk) {
+    broken_ = true;
+    broken_reason_ = "cannot send " + std::string(protocol::to_string(type)) + " to " + address_;
+    if (st == tcp::SendStatus::kTimeout) throw TimeoutError(broken_reason_ + ": timed out");
+    throw IoError(broken_reason_);
+  }
+  const bool saved = busy_poll_;
+  busy_poll_ = false;  // set-up messages wait without spinning
+  try {
+    progress_until([this] { return !control_waiting_; }, deadline,
+                   protocol::to_string(type));
+  } catch (...) {
+    busy_poll_ = saved;
+    control_waiting_ = false;
+    throw;
+  }
+  busy_poll_ = saved;
+  if (control_header_.type == MessageType::kError) {
+    std::string msg(reinterpret_cast<const char*>(control_reply_.data()), control_reply_.size());
+    throw IoError("executor at " + address_ + " refused " + protocol::to_string(type) + ": " +
+                  protocol::to_string(control_header_.status) + (msg.empty() ? "" : ": " + msg));
+  }
+  if (control_header_.type != expect) {
+    broken_ = true;
+    broken_reason_ = "executor at " + address_ + " answered " + protocol::to_string(type) +
+                     " with " + protocol::to_string(control_header_.type);
+    throw ProtocolError(broken_reason_);
+  }
+  reply.swap(control_reply_);
+}
+
+protocol::PackageInfo Connection::load_package(std::span<const std::byte> package,
+                                               Deadline deadline) {
+  if (package.size() > info_.max_payload)
+    throw ConfigError("package of " + std::to_string(package.size()) +
+                      " bytes exceeds the worker's payload limit of " +
+                      std::to_string(info_.max_payload));
+  std::vector<std::byte> reply;
+  control_round_trip(MessageType::kLoadPackage, package, MessageType::kPackageLoaded, reply,
+                     deadline);
+  auto pkg = protocol::decode_package_info(reply);
+  info_.package_name = pkg.package_name;
+  info_.functions = pkg.functions;
+  return pkg;
+}
+
+void Connection::ping(Deadline deadline) {
+  std::vector<std::byte> reply;
+  control_round_trip(MessageType::kPing, {}, MessageType::kPong, reply, deadline);
+}
+
+}  // namespace hpcless::client

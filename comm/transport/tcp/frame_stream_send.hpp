@@ -1,0 +1,39 @@
+// Template part of FrameStream::send_frame (included by frame_stream.hpp).
+#pragma once
+
+#include <sys/uio.h>
+
+namespace hpcless::tcp {
+
+template <class OnBlocked>
+SendStatus FrameStream::send_frame(const protocol::Header& h, std::span<const std::byte> payload,
+                                   Deadline deadline, OnBlocked&& on_blocked) {
+  std::byte head[protocol::kMaxHeaderSize];
+  const size_t head_len = protocol::encode_header(h, head);
+  iovec iov[2] = {{head, head_len}, {const_cast<std::byte*>(payload.data()), payload.size()}};
+  int first = 0;
+  const int count = payload.empty() ? 1 : 2;
+  size_t left = head_len + payload.size();
+  while (true) {
+    const ssize_t n = send_some(iov + first, count - first);
+    if (n < 0) return SendStatus::kClosed;
+    left -= static_cast<size_t>(n);
+    if (left == 0) return SendStatus::kOk;
+    // Advance the iovec past what was sent.
+    size_t sent = static_cast<size_t>(n);
+    while (sent > 0 && sent >= iov[first].iov_len) {
+      sent -= iov[first].iov_len;
+      ++first;
+    }
+    iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + sent;
+    iov[first].iov_len -= sent;
+    if (n == 0) {
+      if (deadline.expired()) return SendStatus::kTimeout;
+      if (!on_blocked(deadline)) return SendStatus::kClosed;
+      if (!wait_writable(Deadline::after(std::chrono::milliseconds(10))) && deadline.expired())
+        return SendStatus::kTimeout;
+    }
+  }
+}
+
+}  // namespace hpcless::tcp

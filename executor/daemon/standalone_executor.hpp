@@ -1,0 +1,59 @@
+// The executor daemon without a manager: accepts client connections and hands them to one worker
+// process that runs the functions. When the worker process dies (a function crashed it), the
+// daemon tells each affected client which request was running, closes that worker's connections,
+// and starts a fresh worker; it keeps accepting clients throughout.
+//
+// Thread safety: single-threaded; run() owns everything until it returns.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "comm/base/fd.hpp"
+#include "comm/transport/tcp/endpoint.hpp"
+#include "executor/spawn/child_process.hpp"
+#include "executor/worker/slot_table.hpp"
+
+namespace hpcless::executor {
+
+struct StandaloneConfig {
+  tcp::Endpoint listen{"127.0.0.1", 0};
+  std::string package_path;
+  uint32_t workers = 1;
+  std::string cores;  // one core per worker, e.g. "1" or "0-3"; empty: no pinning
+  uint32_t max_payload = 64u << 20;
+  uint32_t max_inflight = 256;
+  std::string node_name = "localhost";
+  std::string worker_binary;  // empty: hpcless-worker next to this executable
+  std::string ready_file;     // written with the bound HOST:PORT once serving
+  std::chrono::milliseconds worker_start_timeout{15000};
+};
+
+class StandaloneExecutor {
+ public:
+  explicit StandaloneExecutor(StandaloneConfig config);
+  // Serves until SIGINT or SIGTERM. Throws ConfigError when the worker cannot start.
+  int run();
+
+ private:
+  void spawn_worker();
+  void on_worker_exit();
+  void accept_clients();
+  void write_ready_file();
+  void stop_worker();
+
+  StandaloneConfig config_;
+  std::optional<tcp::Listener> listener_;
+  std::optional<SharedSlots> slots_;
+  ChildProcess worker_;
+  UniqueFd control_;
+  UniqueFd epoll_;
+  std::map<uint64_t, UniqueFd> conns_;  // the daemon's duplicate of each client socket
+  uint64_t next_conn_id_ = 1;
+  uint64_t worker_starts_ = 0;
+};
+
+}  // namespace hpcless::executor

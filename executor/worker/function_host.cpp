@@ -1,0 +1,85 @@
+#include "executor/worker/function_host.hpp"
+
+#include <cstring>
+#include <new>
+
+#include "comm/base/clock.hpp"
+
+namespace hpcless::executor {
+
+const hpcless_host_api FunctionHost::kApi = {
+    HPCLESS_ABI_VERSION,        sizeof(hpcless_host_api),  &FunctionHost::output_reserve,
+    &FunctionHost::output_append, &FunctionHost::set_error,  &FunctionHost::phase_begin,
+    &FunctionHost::phase_end,    &FunctionHost::now,
+};
+
+FunctionHost::FunctionHost(uint32_t worker_id, uint32_t max_output)
+    : max_output_(max_output), buf_(new uint8_t[64 * 1024]), cap_(64 * 1024) {
+  ctx_.api = &kApi;
+  ctx_.worker_id = worker_id;
+  ctx_.rank = 0;
+  ctx_.size = 1;
+  ctx_.host = this;
+  out_.host = this;
+}
+
+int FunctionHost::run(hpcless_entry_fn fn, uint32_t function_id, uint64_t request_id,
+                      std::span<const std::byte> input) {
+  out_.data = buf_.get();
+  out_.size = 0;
+  out_.capacity = cap_;
+  error_len_ = 0;
+  for (auto& p : phase_ns_) p = 0;
+  ctx_.function_id = function_id;
+  ctx_.request_id = request_id;
+  return fn(&ctx_, reinterpret_cast<const uint8_t*>(input.data()), input.size(), &out_);
+}
+
+int FunctionHost::output_reserve(hpcless_output* out, size_t extra) {
+  auto* self = static_cast<FunctionHost*>(out->host);
+  if (extra > self->max_output_ || out->size > self->max_output_ - extra) return -1;
+  const size_t need = out->size + extra;
+  if (need <= self->cap_) return 0;
+  size_t cap = self->cap_ * 2;
+  while (cap < need) cap *= 2;
+  if (cap > self->max_output_) cap = self->max_output_;
+  // Uninitialised on purpose: the function overwrites what it uses.
+  std::unique_ptr<uint8_t[]> bigger(new (std::nothrow) uint8_t[cap]);
+  if (!bigger) return -1;
+  std::memcpy(bigger.get(), self->buf_.get(), out->size);
+  self->buf_ = std::move(bigger);
+  self->cap_ = cap;
+  out->data = self->buf_.get();
+  out->capacity = cap;
+  return 0;
+}
+
+int FunctionHost::output_append(hpcless_output* out, const void* data, size_t len) {
+  if (len == 0) return 0;
+  if (len > out->capacity - out->size && output_reserve(out, len) != 0) return -1;
+  std::memcpy(out->data + out->size, data, len);
+  out->size += len;
+  return 0;
+}
+
+void FunctionHost::set_error(hpcless_context* ctx, const char* message) {
+  auto* self = static_cast<FunctionHost*>(ctx->host);
+  if (message == nullptr) message = "";
+  self->error_len_ = strnlen(message, sizeof(self->error_));
+  std::memcpy(self->error_, message, self->error_len_);
+}
+
+void FunctionHost::phase_begin(hpcless_context* ctx, hpcless_phase phase) {
+  if (phase < 0 || phase >= HPCLESS_PHASE_COUNT) return;
+  static_cast<FunctionHost*>(ctx->host)->phase_start_[phase] = now_ns();
+}
+
+void FunctionHost::phase_end(hpcless_context* ctx, hpcless_phase phase) {
+  if (phase < 0 || phase >= HPCLESS_PHASE_COUNT) return;
+  auto* self = static_cast<FunctionHost*>(ctx->host);
+  if (self->phase_start_[phase] != 0) self->phase_ns_[phase] += now_ns() - self->phase_start_[phase];
+}
+
+uint64_t FunctionHost::now(void) { return now_ns(); }
+
+}  // namespace hpcless::executor

@@ -1,0 +1,390 @@
+#include "executor/worker/worker_thread.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "comm/base/clock.hpp"
+#include "comm/base/cpu.hpp"
+#include "comm/base/error.hpp"
+#include "comm/protocol/messages.hpp"
+#include "comm/transport/tcp/frame_stream.hpp"
+#include "comm/transport/tcp/hot_warm.hpp"
+
+namespace hpcless::executor {
+
+using protocol::Header;
+using protocol::MessageType;
+using protocol::Status;
+
+namespace {
+constexpr uint32_t kFramesPerServe = 32;  // fairness between connections of one thread
+constexpr uint32_t kHotChecksEvery = 256;  // hot-loop iterations between epoll/idle checks
+std::span<const std::byte> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+}  // namespace
+
+struct WorkerThread::Conn {
+  Conn(uint64_t i, UniqueFd fd, uint32_t max_payload) : id(i), stream(std::move(fd), max_payload) {}
+  uint64_t id;
+  tcp::FrameStream stream;
+  tcp::HotWarmPolicy policy{protocol::kWarmAlways};  // warm until the hello says otherwise
+  bool authenticated = false;
+  bool closed = false;
+  std::shared_ptr<const Package> package;
+};
+
+WorkerThread::WorkerThread(uint32_t index, int core, WorkerConfig config,
+                           std::shared_ptr<const Package> package, WorkerSlot* slot)
+    : index_(index),
+      core_(core),
+      config_(std::move(config)),
+      default_package_(std::move(package)),
+      slot_(slot),
+      host_(index, config_.max_payload) {
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) throw_system_error("epoll_create1");
+  wake_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_) throw_system_error("eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) throw_system_error("epoll_ctl");
+}
+
+WorkerThread::~WorkerThread() {
+  request_stop();
+  join();
+}
+
+void WorkerThread::start() {
+  auto started = started_.get_future();
+  thread_ = std::thread([this] { run(); });
+  started.get();  // rethrows a pinning failure
+}
+
+void WorkerThread::add_connection(uint64_t conn_id, UniqueFd fd) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.emplace_back(conn_id, std::move(fd));
+  }
+  count_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t one = 1;
+  (void)!write(wake_.get(), &one, sizeof(one));
+}
+
+void WorkerThread::request_stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  const uint64_t one = 1;
+  if (wake_) (void)!write(wake_.get(), &one, sizeof(one));
+}
+
+void WorkerThread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void WorkerThread::run() {
+  try {
+    if (core_ >= 0) pin_current_thread(core_);
+    started_.set_value();
+  } catch (...) {
+    started_.set_exception(std::current_exception());
+    return;
+  }
+  uint32_t iter = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    if (hot_count_ > 0) {
+      // Hot: spin over the hot connections; epoll (warm ones, new connections) now and then.
+      for (size_t i = 0; i < conns_.size(); ++i) {
+        Conn& c = *conns_[i];
+        if (!c.closed && c.policy.hot()) serve(c);
+      }
+      if (++iter % kHotChecksEvery == 0) {
+        poll_events(0);
+        check_idle(now_ns());
+        sweep_closed();
+      }
+    } else {
+      poll_events(-1);
+      sweep_closed();
+    }
+  }
+  for (auto& c : conns_)
+    if (!c->closed) close(*c);
+  conns_.clear();
+}
+
+void WorkerThread::poll_events(int timeout_ms) {
+  epoll_event events[64];
+  const int n = epoll_wait(epoll_.get(), events, 64, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.ptr == nullptr) {
+      uint64_t v;
+      (void)!read(wake_.get(), &v, sizeof(v));
+      take_inbox();
+      continue;
+    }
+    Conn& c = *static_cast<Conn*>(events[i].data.ptr);
+    if (!c.closed) serve(c);
+  }
+}
+
+void WorkerThread::take_inbox() {
+  std::vector<std::pair<uint64_t, UniqueFd>> incoming;
+  {
+    std::lock_guard lock(inbox_mu_);
+    incoming.swap(inbox_);
+  }
+  for (auto& [id, fd] : incoming) {
+    auto c = std::make_unique<Conn>(id, std::move(fd), config_.max_payload);
+    c->package = default_package_;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.ptr = c.get();
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->stream.fd(), &ev) != 0) {
+      c->stream.shutdown();
+      count_.fetch_sub(1, std::memory_order_relaxed);
+      continue;
+    }
+    conns_.push_back(std::move(c));
+  }
+}
+
+void WorkerThread::check_idle(uint64_t now) {
+  size_t hot = 0;
+  for (auto& c : conns_) {
+    if (c->closed) continue;
+    c->policy.check_idle(now);
+    if (c->policy.hot()) ++hot;
+  }
+  hot_count_ = hot;
+}
+
+void WorkerThread::sweep_closed() {
+  auto it = std::remove_if(conns_.begin(), conns_.end(), [](const auto& c) { return c->closed; });
+  if (it == conns_.end()) return;
+  conns_.erase(it, conns_.end());
+  check_idle(now_ns());
+}
+
+void WorkerThread::close(Conn& c) {
+  if (c.closed) return;
+  c.closed = true;
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.stream.fd(), nullptr);
+  // shutdown() (not just close) ends the connection although the daemon holds a duplicate.
+  c.stream.shutdown();
+  count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void WorkerThread::serve(Conn& c) {
+  for (uint32_t budget = 0; budget < kFramesPerServe && !c.closed; ++budget) {
+    const auto r = c.stream.try_recv();
+    switch (r) {
+      case tcp::RecvStatus::kAgain:
+        return;
+      case tcp::RecvStatus::kFrame: {
+        const uint64_t arrival = c.stream.frame_arrival_ns();
+        const bool was_hot = c.policy.hot();
+        const bool keep = handle_frame(c, arrival);
+        c.stream.consume();
+        if (!keep) {
+          close(c);
+          return;
+        }
+        c.policy.on_activity(arrival);
+        if (!was_hot && c.policy.hot()) ++hot_count_;
+        break;
+      }
+      case tcp::RecvStatus::kTooLarge: {
+        const auto& h = c.stream.header();
+        std::string msg = "payload of " + std::to_string(h.payload_len) +
+                          " bytes exceeds this worker's limit of " +
+                          std::to_string(config_.max_payload) + " bytes";
+        const uint64_t id = h.request_id;
+        c.stream.discard();
+        if (!reply_error(c, id, Status::kPayloadTooLarge, msg)) return;
+        break;
+      }
+      case tcp::RecvStatus::kBadFrame: {
+        const auto d = c.stream.decode_result();
+        std::string msg = std::string("malformed frame (") + protocol::to_string(d) +
+                          "); closing the connection";
+        reply_error(c, 0, protocol::status_for(d), msg);
+        close(c);
+        return;
+      }
+      case tcp::RecvStatus::kClosed:
+      case tcp::RecvStatus::kError:
+        close(c);
+        return;
+    }
+  }
+}
+
+bool WorkerThread::handle_frame(Conn& c, uint64_t arrival_ns) {
+  const Header& h = c.stream.header();
+  if (!c.authenticated) {
+    if (h.type != MessageType::kHello) {
+      reply_error(c, h.request_id, Status::kNotAuthenticated,
+                  std::string("the first message on a connection must be a hello, not ") +
+                      protocol::to_string(h.type));
+      return false;
+    }
+    return handle_hello(c);
+  }
+  switch (h.type) {
+    case MessageType::kInvoke:
+      handle_invoke(c, arrival_ns);
+      return !c.closed;
+    case MessageType::kPing: {
+      Header r;
+      r.type = MessageType::kPong;
+      r.request_id = h.request_id;
+      r.payload_len = h.payload_len;
+      return reply(c, r, c.stream.payload());
+    }
+    case MessageType::kLoadPackage:
+      handle_load(c);
+      return !c.closed;
+    default:
+      return reply_error(c, h.request_id, Status::kUnexpectedMessage,
+                         std::string("a client may not send ") + protocol::to_string(h.type) +
+                             " after the hello");
+  }
+}
+
+bool WorkerThread::handle_hello(Conn& c) {
+  protocol::Hello hello;
+  try {
+    hello = protocol::decode_hello(c.stream.payload());
+  } catch (const ProtocolError& e) {
+    reply_error(c, c.stream.header().request_id, Status::kMalformedFrame, e.what());
+    return false;
+  }
+  if (config_.verify_token) {
+    std::string why;
+    const Status st = config_.verify_token(hello.token, why);
+    if (st != Status::kOk) {
+      reply_error(c, c.stream.header().request_id, st, why);
+      return false;
+    }
+  }
+  c.authenticated = true;
+  c.policy.reset(hello.hot_timeout_ms);
+  c.policy.start(now_ns());
+  protocol::HelloAck ack;
+  ack.max_payload = config_.max_payload;
+  ack.max_inflight = hello.max_inflight == 0
+                         ? config_.max_inflight
+                         : std::min(hello.max_inflight, config_.max_inflight);
+  ack.worker_id = index_;
+  ack.hot_timeout_ms = c.policy.timeout_ms();
+  ack.node_name = config_.node_name;
+  ack.package_name = c.package->name();
+  ack.functions = c.package->function_names();
+  const auto body = protocol::encode(ack);
+  Header r;
+  r.type = MessageType::kHelloAck;
+  r.request_id = c.stream.header().request_id;
+  r.payload_len = static_cast<uint32_t>(body.size());
+  return reply(c, r, body);
+}
+
+void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
+  const Header& h = c.stream.header();
+  hpcless_entry_fn fn = c.package->function(h.function_id);
+  if (fn == nullptr) {
+    reply_error(c, h.request_id, Status::kUnknownFunction,
+                "function id " + std::to_string(h.function_id) + " is not in package '" +
+                    c.package->name() + "', which has " +
+                    std::to_string(c.package->function_count()) + " functions");
+    return;
+  }
+  if (slot_ != nullptr) {
+    if (slot_->function_id.load(std::memory_order_relaxed) != h.function_id ||
+        slot_->function_name[0] == '\0') {
+      std::snprintf(slot_->function_name, sizeof(slot_->function_name), "%s",
+                    c.package->function_name(h.function_id).c_str());
+      slot_->function_id.store(h.function_id, std::memory_order_relaxed);
+    }
+    slot_->conn_id.store(c.id, std::memory_order_relaxed);
+    slot_->request_id.store(h.request_id, std::memory_order_relaxed);
+    slot_->state.store(static_cast<uint32_t>(SlotState::kRunning), std::memory_order_release);
+  }
+  Header r;
+  r.flags = protocol::kFlagTimestamps;
+  r.request_id = h.request_id;
+  r.function_id = h.function_id;
+  r.timestamps.recv_ns = arrival_ns;
+  r.timestamps.start_ns = now_ns();
+  const int rc = host_.run(fn, h.function_id, h.request_id, c.stream.payload());
+  r.timestamps.end_ns = now_ns();
+  std::span<const std::byte> out;
+  std::string fallback;
+  if (rc == 0) {
+    r.type = MessageType::kResult;
+    out = host_.output();
+  } else {
+    r.type = MessageType::kError;
+    r.status = Status::kFunctionFailed;
+    if (host_.error().empty()) {
+      fallback = "function '" + c.package->function_name(h.function_id) + "' returned " +
+                 std::to_string(rc) + " without a message";
+      out = as_bytes(fallback);
+    } else {
+      out = as_bytes(host_.error());
+    }
+  }
+  r.payload_len = static_cast<uint32_t>(out.size());
+  if (slot_ != nullptr)
+    slot_->state.store(static_cast<uint32_t>(SlotState::kSending), std::memory_order_release);
+  r.timestamps.send_ns = now_ns();
+  if (c.stream.send_frame(r, out, Deadline::after(config_.send_timeout)) != tcp::SendStatus::kOk)
+    close(c);
+  if (slot_ != nullptr)
+    slot_->state.store(static_cast<uint32_t>(SlotState::kIdle), std::memory_order_release);
+}
+
+void WorkerThread::handle_load(Conn& c) {
+  const uint64_t id = c.stream.header().request_id;
+  std::shared_ptr<const Package> pkg;
+  try {
+    pkg = Package::load_bytes(c.stream.payload());
+  } catch (const Error& e) {
+    reply_error(c, id, Status::kPackageLoadFailed, e.what());
+    return;
+  }
+  c.package = pkg;
+  protocol::PackageInfo info{pkg->name(), pkg->function_names()};
+  const auto body = protocol::encode(info);
+  Header r;
+  r.type = MessageType::kPackageLoaded;
+  r.request_id = id;
+  r.payload_len = static_cast<uint32_t>(body.size());
+  reply(c, r, body);
+}
+
+bool WorkerThread::reply(Conn& c, const Header& h, std::span<const std::byte> payload) {
+  if (c.stream.send_frame(h, payload, Deadline::after(config_.send_timeout)) ==
+      tcp::SendStatus::kOk)
+    return true;
+  close(c);
+  return false;
+}
+
+bool WorkerThread::reply_error(Conn& c, uint64_t request_id, Status status,
+                               std::string_view message) {
+  Header h;
+  h.type = MessageType::kError;
+  h.status = status;
+  h.request_id = request_id;
+  h.payload_len = static_cast<uint32_t>(message.size());
+  return reply(c, h, as_bytes(message));
+}
+
+}  // namespace hpcless::executor

@@ -1,0 +1,105 @@
+/* hpcless function ABI, version 1 (C, so any compiler can build a package).
+ *
+ * A function package is a shared library that exports one symbol:
+ *
+ *     const hpcless_manifest* hpcless_manifest_v1(void);
+ *
+ * The manifest lists named entry points; a function's id on the wire is its index in that list.
+ * The executor never scans the symbol table.
+ *
+ * Each entry point is called as
+ *
+ *     int fn(hpcless_context* ctx, const uint8_t* input, size_t input_len, hpcless_output* out);
+ *
+ * and returns 0 on success. On failure it returns non-zero and may describe the failure with
+ * ctx->api->set_error(ctx, "message"); the client receives status "function failed" and that message.
+ *
+ * Ownership: `input` belongs to the executor and is valid only during the call. The output sink
+ * belongs to the executor; the function writes into it through the API (or directly into
+ * out->data after reserving capacity) and never frees it. Functions must not keep pointers to
+ * either after returning.
+ *
+ * Threading: one worker thread calls a function at a time per context; a package's functions may
+ * run concurrently on different worker threads, so global state in a package must be thread-safe.
+ */
+#ifndef HPCLESS_FUNCTION_H
+#define HPCLESS_FUNCTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HPCLESS_ABI_VERSION 1u
+#define HPCLESS_MANIFEST_SYMBOL "hpcless_manifest_v1"
+
+typedef struct hpcless_context hpcless_context;
+typedef struct hpcless_output hpcless_output;
+
+/* Phases timed separately in benchmark records. */
+typedef enum hpcless_phase {
+  HPCLESS_PHASE_DOWNLOAD = 0,
+  HPCLESS_PHASE_COMPUTE = 1,
+  HPCLESS_PHASE_UPLOAD = 2,
+  HPCLESS_PHASE_COUNT = 3
+} hpcless_phase;
+
+/* Services of the executor, reached through ctx->api (so packages need no link-time symbols). */
+typedef struct hpcless_host_api {
+  uint32_t abi_version; /* HPCLESS_ABI_VERSION */
+  uint32_t struct_size; /* sizeof(hpcless_host_api) of the executor; grows only at the end */
+  /* Ensures out has room for `extra` more bytes past out->size. Returns 0, or -1 when the
+   * output would exceed the connection's payload limit (or memory is exhausted). */
+  int (*output_reserve)(hpcless_output* out, size_t extra);
+  /* Copies bytes to the end of the output. Returns 0 or -1 as output_reserve. */
+  int (*output_append)(hpcless_output* out, const void* data, size_t len);
+  /* Sets the error message returned with a non-zero status (copied; truncated at 1 KiB). */
+  void (*set_error)(hpcless_context* ctx, const char* message);
+  /* Starts and ends a timed phase; times are reported with the invocation. */
+  void (*phase_begin)(hpcless_context* ctx, hpcless_phase phase);
+  void (*phase_end)(hpcless_context* ctx, hpcless_phase phase);
+  /* Monotonic nanoseconds, the same clock as the server timestamps. */
+  uint64_t (*now_ns)(void);
+} hpcless_host_api;
+
+struct hpcless_output {
+  uint8_t* data;   /* bytes written so far start here */
+  size_t size;     /* bytes written */
+  size_t capacity; /* bytes available at data before a reserve is needed */
+  void* host;      /* executor's private state */
+};
+
+struct hpcless_context {
+  const hpcless_host_api* api;
+  uint32_t worker_id;   /* worker thread serving this invocation */
+  uint32_t function_id; /* index in the manifest */
+  uint64_t request_id;
+  int32_t rank; /* rank in a group invocation, 0 otherwise */
+  int32_t size; /* group size, 1 otherwise */
+  void* host;   /* executor's private state */
+};
+
+typedef int (*hpcless_entry_fn)(hpcless_context* ctx, const uint8_t* input, size_t input_len,
+                                hpcless_output* out);
+
+typedef struct hpcless_entry {
+  const char* name; /* unique within the package, at most 255 bytes */
+  hpcless_entry_fn fn;
+} hpcless_entry;
+
+typedef struct hpcless_manifest {
+  uint32_t abi_version; /* HPCLESS_ABI_VERSION the package was built against */
+  uint32_t count;
+  const hpcless_entry* entries;
+  const char* package_name;
+} hpcless_manifest;
+
+typedef const hpcless_manifest* (*hpcless_manifest_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HPCLESS_FUNCTION_H */
