@@ -26,7 +26,7 @@ struct StandaloneConfig {
   std::string cores;  // one core per worker, e.g. "1" or "0-3"; empty: no pinning
   uint32_t max_payload = 64u << 20;
   uint32_t max_inflight = 256;
-  std::string node_name = "localhost";
+  std::string node_name;  // empty: the host name (filled in by hpcless-executor)
   std::string worker_binary;  // empty: hpcless-worker next to this executable
   std::string ready_file;     // written with the bound HOST:PORT once serving
   std::chrono::milliseconds worker_start_timeout{15000};

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, then
+#   1. Release build: unit + integration tests
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests
+#   3. clang libFuzzer build: the protocol decoder fuzzer for HPCLESS_FUZZ_SECONDS (default 60)
+# and ends with one line "total: N passed, M failed".
+#
+# Options: --quick (Release only), --no-fuzz, --no-sanitize.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+quick=0 fuzz=1 sanitize=1
+for a in "$@"; do
+  case "$a" in
+    --quick) quick=1 ;;
+    --no-fuzz) fuzz=0 ;;
+    --no-sanitize) sanitize=0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+[ "$quick" -eq 1 ] && { fuzz=0; sanitize=0; }
+
+bash scripts/install-deps.sh || exit 1
+
+passed=0 failed=0 stage_failed=0
+start=$(date +%s)
+
+# Runs ctest in a build tree and adds its counts to the totals.
+run_ctest() {
+  local dir="$1" label="$2" log
+  log="$dir/ctest-$label.log"
+  (cd "$dir" && ctest -L "$label" --output-on-failure --no-tests=error -j1) 2>&1 | tee "$log"
+  local line
+  line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "test.sh: ctest -L $label in $dir ran no test" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  local nfail total
+  nfail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+  total=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/')
+  passed=$((passed + total - nfail))
+  failed=$((failed + nfail))
+}
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "Release build"
+if bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release; then
+  run_ctest build unit
+  run_ctest build integration
+else
+  echo "test.sh: Release build failed" >&2
+  stage_failed=1
+fi
+
+if [ "$sanitize" -eq 1 ]; then
+  stage "Sanitizer build (ASan + UBSan)"
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  if bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DHPCLESS_SANITIZE=ON; then
+    run_ctest build-asan unit
+    run_ctest build-asan integration
+  else
+    echo "test.sh: sanitizer build failed" >&2
+    stage_failed=1
+  fi
+fi
+
+if [ "$fuzz" -eq 1 ]; then
+  stage "Fuzzing (clang libFuzzer, ${HPCLESS_FUZZ_SECONDS:-60} s)"
+  if CC=clang CXX=clang++ bash scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DHPCLESS_FUZZ=ON -DHPCLESS_FUZZ_ONLY=ON -DHPCLESS_TESTS=OFF \
+      -DHPCLESS_FUZZ_SECONDS="${HPCLESS_FUZZ_SECONDS:-60}"; then
+    run_ctest build-fuzz fuzz
+  else
+    echo "test.sh: fuzz build failed" >&2
+    stage_failed=1
+  fi
+fi
+
+[ "$stage_failed" -eq 1 ] && failed=$((failed + 1))
+echo
+echo "test.sh: finished in $(( $(date +%s) - start )) s"
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
