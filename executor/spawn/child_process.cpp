@@ -62,7 +62,7 @@ ChildProcess ChildProcess::spawn(const SpawnOptions& opts) {
     // Move mapped descriptors above every target first so that the dup2s cannot clobber them.
     int tmp[64];
     const size_t n = opts.fd_map.size() < 64 ? opts.fd_map.size() : 64;
-    for (size_t i = 0; i < n; ++i) tmp[i] = fcntl(opts.fd_map[i].first, F_DUPFD, 256);
+    for (size_t i = 0; i < n; ++i) tmp[i] = fcntl(opts.fd_map[i].first, F_DUPFD_CLOEXEC, 256);
     for (size_t i = 0; i < n; ++i) dup2(tmp[i], opts.fd_map[i].second);  // clears CLOEXEC
     execve(argv[0], argv.data(), envp.data());
     const char msg[] = "hpcless: exec failed\n";
