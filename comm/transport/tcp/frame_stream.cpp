@@ -32,6 +32,7 @@ bool FrameStream::ensure_room(size_t frame_bytes) {
 }
 
 RecvStatus FrameStream::try_recv() {
+  partial_ = false;
   while (true) {
     // Drop the payload of an oversized frame as it streams in.
     if (skip_ > 0) {
@@ -52,6 +53,7 @@ RecvStatus FrameStream::try_recv() {
           return RecvStatus::kFrame;
         }
         if (!ensure_room(frame_size_)) {
+          frame_size_ = hsize;  // discard() skips the header, then payload_len bytes
           decode_ = DecodeResult::kTooLarge;
           return RecvStatus::kTooLarge;
         }
@@ -75,7 +77,10 @@ RecvStatus FrameStream::try_recv() {
       continue;
     }
     if (n == 0) return RecvStatus::kClosed;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return RecvStatus::kAgain;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      partial_ = wpos_ > rpos_;
+      return RecvStatus::kAgain;
+    }
     if (errno == EINTR) continue;
     errno_ = errno;
     return (errno == ECONNRESET || errno == EPIPE) ? RecvStatus::kClosed : RecvStatus::kError;
@@ -121,7 +126,9 @@ bool FrameStream::wait_writable(Deadline deadline) const {
 }
 
 bool FrameStream::wait_readable(Deadline deadline) const {
-  if (wpos_ > rpos_ && skip_ == 0) return true;
+  // Buffered bytes mean "ready" unless they are known to be an incomplete frame; bytes left
+  // behind a discard() may be a whole frame.
+  if (wpos_ > rpos_ && !partial_) return true;
   pollfd p{fd_.get(), POLLIN, 0};
   int n;
   do {

@@ -86,7 +86,8 @@ class FrameStream {
   size_t rpos_ = 0;  // start of the current (unconsumed) frame
   size_t wpos_ = 0;  // end of received bytes
   size_t frame_size_ = 0;
-  uint64_t skip_ = 0;  // payload bytes still to discard
+  uint64_t skip_ = 0;     // payload bytes still to discard
+  bool partial_ = false;  // try_recv drained the socket; the buffer holds a partial frame
   uint64_t arrival_ns_ = 0;
   protocol::Header header_;
   std::span<const std::byte> payload_;
