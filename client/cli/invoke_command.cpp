@@ -22,7 +22,8 @@ std::vector<std::byte> read_file(const std::string& path) {
   if (!in) throw ConfigError("cannot read '" + path + "'");
   std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::byte> out(data.size());
-  std::memcpy(out.data(), data.data(), data.size());
+  // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+  if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
   return out;
 }
 
@@ -55,7 +56,7 @@ int invoke_main(int argc, char** argv) {
     if (args.count("input")) {
       const auto& s = args["input"].as<std::string>();
       input.resize(s.size());
-      std::memcpy(input.data(), s.data(), s.size());
+      if (!s.empty()) std::memcpy(input.data(), s.data(), s.size());
     } else if (args.count("input-file")) {
       input = read_file(args["input-file"].as<std::string>());
     }
@@ -83,7 +84,8 @@ int invoke_main(int argc, char** argv) {
                 static_cast<std::streamsize>(result.output.size()));
       if (!out) throw ConfigError("cannot write '" + path + "'");
     } else {
-      std::fwrite(result.output.data(), 1, result.output.size(), stdout);
+      if (!result.output.empty())
+        std::fwrite(result.output.data(), 1, result.output.size(), stdout);
       if (!result.output.empty() && result.output.back() != std::byte{'\n'} &&
           isatty(fileno(stdout)))
         std::fputc('\n', stdout);

@@ -132,11 +132,19 @@ Connection::Slot* Connection::start(uint32_t function_id, std::span<const std::b
     status = Status::kPayloadTooLarge;
     return nullptr;
   }
-  Slot& s = slot_of(next_id_);
-  if (s.state != Slot::State::kFree || in_flight_ >= slots_.size()) {
+  if (in_flight_ >= slots_.size()) {
     status = Status::kTooManyInFlight;
     return nullptr;
   }
+  // Request ids need only be unique: skip ids whose slot still holds a result the caller has not
+  // released (or awaits a late reply), so that a kept future does not block later requests.
+  for (size_t probes = 0; slot_of(next_id_).state != Slot::State::kFree; ++next_id_) {
+    if (++probes > slots_.size()) {
+      status = Status::kTooManyInFlight;  // every slot is held
+      return nullptr;
+    }
+  }
+  Slot& s = slot_of(next_id_);
   const uint64_t id = next_id_++;
   s.state = Slot::State::kPending;
   s.callback = nullptr;
@@ -176,8 +184,10 @@ Status Connection::invoke(uint32_t function_id, std::span<const std::byte> input
   Status st;
   Slot* s = start(function_id, input, deadline, st);
   if (s == nullptr) {
+    result = InvocationResult{};  // no stale timings from an earlier call
     result.status = st;
-    result.output.clear();
+    result.function_id = function_id;
+    result.input_bytes = input.size();
     return st;
   }
   const uint64_t id = s->result.request_id;
@@ -213,6 +223,13 @@ Status Connection::invoke_async(uint32_t function_id, std::span<const std::byte>
 size_t Connection::progress() {
   if (broken_) throw IoError(broken_reason_);
   return read_replies();
+}
+
+size_t Connection::wait_some(Deadline deadline) {
+  const uint64_t before = completed_total_;
+  progress_until([this, before] { return completed_total_ > before || in_flight_ == 0; },
+                 deadline, "waiting for a reply");
+  return static_cast<size_t>(completed_total_ - before);
 }
 
 void Connection::drain(Deadline deadline) {
@@ -288,6 +305,7 @@ size_t Connection::read_replies() {
     if (s.state == Slot::State::kAbandoned) {
       s.state = Slot::State::kFree;
       stream_->consume();
+      ++completed_total_;
       continue;
     }
     InvocationResult& res = s.result;
@@ -300,6 +318,7 @@ size_t Connection::read_replies() {
     stream_->consume();
     s.state = Slot::State::kDone;
     ++completed;
+    ++completed_total_;
     if (s.callback) {
       Callback cb = std::move(s.callback);
       s.callback = nullptr;
@@ -342,8 +361,12 @@ void Connection::control_round_trip(MessageType type, std::span<const std::byte>
   busy_poll_ = saved;
   if (control_header_.type == MessageType::kError) {
     std::string msg(reinterpret_cast<const char*>(control_reply_.data()), control_reply_.size());
-    throw IoError("executor at " + address_ + " refused " + protocol::to_string(type) + ": " +
-                  protocol::to_string(control_header_.status) + (msg.empty() ? "" : ": " + msg));
+    std::string text = "executor at " + address_ + " refused " + protocol::to_string(type) +
+                       ": " + protocol::to_string(control_header_.status) +
+                       (msg.empty() ? "" : ": " + msg);
+    // A refused package leaves the connection usable; other refusals close it.
+    if (control_header_.status == Status::kPackageLoadFailed) throw ConfigError(text);
+    throw IoError(text);
   }
   if (control_header_.type != expect) {
     broken_ = true;

@@ -2,8 +2,9 @@
 // callbacks) and pipelined invocations over one framed TCP stream.
 //
 // Progress model: there is no background thread. Responses are read when the owner calls
-// invoke(), wait(), progress() or Future::get(); callbacks run inside those calls. In busy-poll
-// mode the caller spins on the socket (hot); otherwise it blocks in poll() (warm).
+// invoke(), progress(), wait_some(), drain() or Future::get()/ready(); callbacks run inside those
+// calls and must not invoke on the same connection. In busy-poll mode the caller spins on the
+// socket (hot); otherwise it blocks in poll() (warm).
 //
 // Thread safety: a Connection is used by one thread at a time. Use one connection per thread
 // (they are cheap) or a Pool.
@@ -119,11 +120,15 @@ class Connection {
 
   // Reads every reply that has arrived, without blocking. Returns the number completed.
   size_t progress();
+  // Waits until at least one in-flight invocation completes (or none is in flight). Returns the
+  // number completed. Throws TimeoutError past the deadline.
+  size_t wait_some(Deadline deadline);
   // Waits until no invocation is in flight.
   void drain(Deadline deadline);
   size_t in_flight() const noexcept { return in_flight_; }
 
   // Ships a function package (shared library bytes) that this connection then invokes.
+  // Throws ConfigError when the worker refuses the package (the connection stays usable).
   protocol::PackageInfo load_package(std::span<const std::byte> package, Deadline deadline);
   // Round trip without running a function.
   void ping(Deadline deadline);
@@ -162,6 +167,7 @@ class Connection {
   std::vector<std::byte> control_reply_;
   uint64_t next_id_ = 1;
   size_t in_flight_ = 0;
+  uint64_t completed_total_ = 0;  // replies to invocations received so far
 };
 
 }  // namespace hpcless::client

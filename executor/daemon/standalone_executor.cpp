@@ -118,7 +118,7 @@ void StandaloneExecutor::on_worker_exit() {
     if (it == conns_.end()) continue;
     std::string fname(s.function_name, strnlen(s.function_name, sizeof(s.function_name)));
     send_crash_report(it->second.get(), s.request_id.load(),
-                      "the worker process was " + how + " while running function '" + fname +
+                      "the worker process died (" + how + ") while running function '" + fname +
                           "'; the executor started a new worker, reconnect to continue");
     ++reported;
   }

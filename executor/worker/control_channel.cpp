@@ -29,7 +29,8 @@ bool send_control(int sock, ControlType type, uint64_t conn_id, std::string_view
   std::vector<std::byte> buf(kPrefix + text.size());
   protocol::store_le<uint32_t>(buf.data(), static_cast<uint32_t>(type));
   protocol::store_le<uint64_t>(buf.data() + 4, conn_id);
-  std::memcpy(buf.data() + kPrefix, text.data(), text.size());
+  // An empty string_view's data() may be null, which memcpy must not get even for 0 bytes.
+  if (!text.empty()) std::memcpy(buf.data() + kPrefix, text.data(), text.size());
   iovec iov{buf.data(), buf.size()};
   msghdr msg{};
   msg.msg_iov = &iov;

@@ -36,6 +36,7 @@ struct WorkerThread::Conn {
   tcp::HotWarmPolicy policy{protocol::kWarmAlways};  // warm until the hello says otherwise
   bool authenticated = false;
   bool closed = false;
+  bool backlog = false;  // serve() stopped at its budget with frames still buffered
   std::shared_ptr<const Package> package;
 };
 
@@ -110,9 +111,11 @@ void WorkerThread::run() {
         sweep_closed();
       }
     } else {
-      poll_events(-1);
+      // Never block while a connection has frames buffered: epoll only reports the socket.
+      poll_events(backlog_ ? 0 : -1);
       sweep_closed();
     }
+    if (backlog_) serve_backlog();
   }
   for (auto& c : conns_)
     if (!c->closed) close(*c);
@@ -181,7 +184,14 @@ void WorkerThread::close(Conn& c) {
   count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void WorkerThread::serve_backlog() {
+  backlog_ = false;
+  for (auto& c : conns_)
+    if (c->backlog && !c->closed) serve(*c);  // may set backlog_ again
+}
+
 void WorkerThread::serve(Conn& c) {
+  c.backlog = false;
   for (uint32_t budget = 0; budget < kFramesPerServe && !c.closed; ++budget) {
     const auto r = c.stream.try_recv();
     switch (r) {
@@ -223,6 +233,12 @@ void WorkerThread::serve(Conn& c) {
         close(c);
         return;
     }
+  }
+  // Out of budget. Frames already read from the socket will not raise another epoll event, so
+  // remember to come back (a warm connection with a deep pipeline would stall otherwise).
+  if (!c.closed && c.stream.has_buffered()) {
+    c.backlog = true;
+    backlog_ = true;
   }
 }
 

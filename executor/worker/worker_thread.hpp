@@ -58,6 +58,7 @@ class WorkerThread {
   void poll_events(int timeout_ms);
   void take_inbox();
   void serve(Conn& c);
+  void serve_backlog();
   bool handle_frame(Conn& c, uint64_t arrival_ns);
   bool handle_hello(Conn& c);
   void handle_invoke(Conn& c, uint64_t arrival_ns);
@@ -78,6 +79,7 @@ class WorkerThread {
   UniqueFd wake_;  // eventfd: new connections or stop
   std::vector<std::unique_ptr<Conn>> conns_;
   size_t hot_count_ = 0;
+  bool backlog_ = false;  // some connection has buffered frames left over from serve()
   std::atomic<bool> stop_{false};
   std::atomic<size_t> count_{0};
   std::mutex inbox_mu_;
