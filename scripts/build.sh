@@ -5,8 +5,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="$1"
 shift
 jobs="${HPCLESS_JOBS:-$(nproc)}"
-cmake -S "$root" -B "$dir" -G Ninja "$@" > "$dir.configure.log" 2>&1 || {
-  cat "$dir.configure.log" >&2
+mkdir -p "$dir"
+cmake -S "$root" -B "$dir" -G Ninja "$@" > "$dir/configure.log" 2>&1 || {
+  cat "$dir/configure.log" >&2
   exit 1
 }
 cmake --build "$dir" -j "$jobs"

@@ -84,6 +84,7 @@ std::unique_ptr<Connection> Connection::connect(const std::string& address,
   c->stream_ = std::make_unique<tcp::FrameStream>(tcp::connect_tcp(endpoint, deadline),
                                                   kHandshakeMaxPayload);
   c->handshake(opts, deadline);
+  c->stream_->set_busy_poll(opts.busy_poll);
   return c;
 }
 

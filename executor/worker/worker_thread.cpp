@@ -360,6 +360,7 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
   if (slot_ != nullptr)
     slot_->state.store(static_cast<uint32_t>(SlotState::kSending), std::memory_order_release);
   r.timestamps.send_ns = now_ns();
+  c.stream.set_busy_poll(c.policy.hot());
   if (c.stream.send_frame(r, out, Deadline::after(config_.send_timeout)) != tcp::SendStatus::kOk)
     close(c);
   if (slot_ != nullptr)

@@ -42,6 +42,9 @@ class FrameStream {
   uint32_t max_payload() const noexcept { return max_payload_; }
   void set_max_payload(uint32_t v) noexcept { max_payload_ = v; }
 
+  // Whether a blocked send spins (hot) or sleeps in poll() (warm). Default: sleep.
+  void set_busy_poll(bool spin) noexcept { busy_poll_ = spin; }
+
   // Non-blocking receive. Reads from the socket only when the buffer holds no complete frame.
   RecvStatus try_recv();
   const protocol::Header& header() const noexcept { return header_; }
@@ -87,7 +90,8 @@ class FrameStream {
   size_t wpos_ = 0;  // end of received bytes
   size_t frame_size_ = 0;
   uint64_t skip_ = 0;     // payload bytes still to discard
-  bool partial_ = false;  // try_recv drained the socket; the buffer holds a partial frame
+  bool partial_ = false;    // try_recv drained the socket; the buffer holds a partial frame
+  bool busy_poll_ = false;  // blocked sends spin instead of sleeping in poll()
   uint64_t arrival_ns_ = 0;
   protocol::Header header_;
   std::span<const std::byte> payload_;

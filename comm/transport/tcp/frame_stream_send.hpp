@@ -30,7 +30,10 @@ SendStatus FrameStream::send_frame(const protocol::Header& h, std::span<const st
     if (n == 0) {
       if (deadline.expired()) return SendStatus::kTimeout;
       if (!on_blocked(deadline)) return SendStatus::kClosed;
-      if (!wait_writable(Deadline::after(std::chrono::milliseconds(10))) && deadline.expired())
+      // Hot streams keep spinning on sendmsg; sleeping in poll() would add a wake-up to every
+      // large transfer. Warm streams sleep until the peer has drained some bytes.
+      if (!busy_poll_ &&
+          !wait_writable(Deadline::after(std::chrono::milliseconds(10))) && deadline.expired())
         return SendStatus::kTimeout;
     }
   }
