@@ -87,8 +87,10 @@ std::string run_in_dir(const std::string& program, const std::string& script, co
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return std::string("pipe2: ") + std::strerror(errno);
   UniqueFd err_read(p[0]), err_write(p[1]);
-  const std::string dir_s = dir.string();
-  const std::string log_s = log.string();
+  // Absolute paths: the child opens the log after chdir(dir), where a relative path breaks.
+  std::error_code ec;
+  const std::string dir_s = fs::absolute(dir, ec).string();
+  const std::string log_s = fs::absolute(log, ec).string();
   char* const argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>(script.c_str()),
                         nullptr};
   const pid_t pid = ::fork();
@@ -106,6 +108,8 @@ std::string run_in_dir(const std::string& program, const std::string& script, co
     if (err == 0) {
       ::execv(program.c_str(), argv);
       err = errno;
+    } else {
+      err = -err;  // negative: set-up failed before exec
     }
     (void)!::write(err_write.get(), &err, sizeof(err));
     ::_exit(127);
@@ -133,6 +137,8 @@ std::string run_in_dir(const std::string& program, const std::string& script, co
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  if (exec_failed && exec_err < 0)
+    return "cannot prepare " + program + " in " + dir_s + ": " + std::strerror(-exec_err);
   if (exec_failed) return "cannot run " + program + ": " + std::strerror(exec_err);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   if (WIFSIGNALED(status))

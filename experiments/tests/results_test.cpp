@@ -188,5 +188,25 @@ TEST(PlotScript, HasP50AndDashedP99PerSeries) {
   EXPECT_EQ(s.find("raw-tcp hot"), std::string::npos);  // absent series are left out
 }
 
+// run.sh passes a relative results folder; gnuplot runs inside it. gnuplot is installed by
+// scripts/install-deps.sh, so its absence is a failure here.
+TEST(PlotRun, WritesPngIntoARelativeFolder) {
+  SummaryRow a;
+  a.system = "hpcless";
+  a.mode = "hot";
+  a.payload_bytes = 64;
+  a.stats = summarize(std::vector<double>{10, 11});
+  SummaryRow b = a;
+  b.payload_bytes = 4096;
+  const std::vector<SummaryRow> rows{a, b};
+  const std::filesystem::path rel = "plot-run-test-" + std::to_string(::getpid());
+  std::filesystem::remove_all(rel);
+  std::filesystem::create_directories(rel);
+  const PlotResult r = plot_latency(rel, rows, std::chrono::seconds(60));
+  EXPECT_TRUE(r.ok) << r.message;
+  EXPECT_GT(std::filesystem::file_size(rel / "latency.png"), 1000u);
+  std::filesystem::remove_all(rel);
+}
+
 }  // namespace
 }  // namespace hpcless::experiments
