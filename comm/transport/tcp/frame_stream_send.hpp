@@ -21,7 +21,7 @@ SendStatus FrameStream::send_frame(const protocol::Header& h, std::span<const st
     if (left == 0) return SendStatus::kOk;
     // Advance the iovec past what was sent.
     size_t sent = static_cast<size_t>(n);
-    while (sent > 0 && sent >= iov[first].iov_len) {
+    while (first < count && sent > 0 && sent >= iov[first].iov_len) {
       sent -= iov[first].iov_len;
       ++first;
     }
