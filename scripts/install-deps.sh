@@ -10,6 +10,8 @@ packages=(
   clang libclang-rt-14-dev
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcxxopts-dev zlib1g-dev
+  # gRPC baseline of the invocation-overhead experiment (optional: HPCLESS_WITH_GRPC)
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # plots and process tools used by the scripts and tests
   gnuplot-nox procps iproute2
 )

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <cxxopts.hpp>
@@ -27,6 +28,19 @@ std::vector<std::byte> read_file(const std::string& path) {
   return out;
 }
 
+// One line on stderr: count and nearest-rank percentiles of the round trips.
+void print_latency(std::vector<double> us) {
+  std::sort(us.begin(), us.end());
+  auto q = [&](double p) { return us[static_cast<size_t>(p * static_cast<double>(us.size() - 1))]; };
+  double sum = 0;
+  for (double v : us) sum += v;
+  std::fprintf(stderr,
+               "%zu invocations: p50 %.2f us, p90 %.2f us, p99 %.2f us, min %.2f us, max %.2f us, "
+               "mean %.2f us\n",
+               us.size(), q(0.5), q(0.9), q(0.99), us.front(), us.back(),
+               sum / static_cast<double>(us.size()));
+}
+
 }  // namespace
 
 int invoke_main(int argc, char** argv) {
@@ -40,6 +54,9 @@ int invoke_main(int argc, char** argv) {
       "package-file", "ship this function package to the worker first",
       cxxopts::value<std::string>())(
       "warm", "let the worker block instead of busy-polling (hot timeout 0)")(
+      "hot", "busy-poll on both sides (hot timeout -1, the client spins too)")(
+      "repeat", "invoke N times (prints the last output, latency percentiles on stderr)",
+      cxxopts::value<uint64_t>()->default_value("1"))(
       "timeout-ms", "deadline for connecting and for the invocation",
       cxxopts::value<int>()->default_value("30000"))("h,help", "show this help");
   try {
@@ -64,19 +81,33 @@ int invoke_main(int argc, char** argv) {
     client::ConnectOptions co;
     co.client_name = "hpcless-cli";
     co.connect_timeout = timeout;
-    co.busy_poll = false;  // a one-shot CLI call has nothing to gain from spinning
-    co.hot_timeout_ms = args.count("warm") ? 0 : 1000;
+    if (args.count("hot") && args.count("warm")) throw ConfigError("give --hot or --warm, not both");
+    const uint64_t repeat = args["repeat"].as<uint64_t>();
+    if (repeat == 0) throw ConfigError("--repeat must be at least 1");
+    // A one-shot call has nothing to gain from spinning; --hot is for measuring.
+    co.busy_poll = args.count("hot") > 0;
+    co.hot_timeout_ms = args.count("hot") ? -1 : args.count("warm") ? 0 : 1000;
     auto conn = client::Connection::connect(args["address"].as<std::string>(), co);
     const auto deadline = Deadline::after(timeout);
     if (args.count("package-file"))
       conn->load_package(read_file(args["package-file"].as<std::string>()), deadline);
     const uint32_t fid = conn->function_id(args["function"].as<std::string>());
     client::InvocationResult result;
-    conn->invoke(fid, input, result, deadline);
-    if (!result.ok()) {
-      std::fprintf(stderr, "hpcless invoke: %s\n", result.error_message().c_str());
-      return 1;
+    std::vector<double> latency_us;
+    if (repeat > 1) latency_us.reserve(repeat);
+    for (uint64_t i = 0; i < repeat; ++i) {
+      // Each repetition has the full timeout; the first one also covers connecting.
+      conn->invoke(fid, input, result, i == 0 ? deadline : Deadline::after(timeout));
+      if (!result.ok()) {
+        std::fprintf(stderr, "hpcless invoke: %s%s\n", result.error_message().c_str(),
+                     repeat > 1 ? (" (repetition " + std::to_string(i + 1) + ")").c_str() : "");
+        return 1;
+      }
+      if (repeat > 1)
+        latency_us.push_back(static_cast<double>(result.client_recv_ns - result.client_send_ns) /
+                             1000.0);
     }
+    if (repeat > 1) print_latency(latency_us);
     if (args.count("output-file")) {
       const auto path = args["output-file"].as<std::string>();
       std::ofstream out(path, std::ios::binary);

@@ -44,6 +44,23 @@ TEST_P(CliTest, UnknownFunctionFailsWithOneLineNamingIt) {
   EXPECT_NE(r.err.find("'nope'"), std::string::npos) << r.err;
 }
 
+TEST_P(CliTest, RepeatPrintsTheLastOutputAndLatencyPercentiles) {
+  for (const char* mode : {"--hot", "--warm"}) {
+    const auto r = run_cli({"invoke", "--address", exec_->address(), "--function", "echo",
+                            "--input", "hi", "--repeat", "200", mode});
+    EXPECT_EQ(r.exit_code(), 0) << r.describe();
+    EXPECT_EQ(r.out, "hi");
+    EXPECT_EQ(r.err.rfind("200 invocations: p50 ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  const auto zero = run_cli({"invoke", "--address", exec_->address(), "--function", "echo",
+                             "--repeat", "0"});
+  EXPECT_EQ(zero.exit_code(), 2) << zero.describe();
+  const auto both = run_cli({"invoke", "--address", exec_->address(), "--function", "echo",
+                             "--hot", "--warm"});
+  EXPECT_EQ(both.exit_code(), 2) << both.describe();
+}
+
 TEST_P(CliTest, FailingFunctionExitsNonZeroWithItsMessage) {
   const auto r = run_cli(
       {"invoke", "--address", exec_->address(), "--function", "sleep", "--input", "not a number"});
