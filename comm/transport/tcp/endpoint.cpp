@@ -84,6 +84,12 @@ void set_nonblocking(int fd) {
     throw_system_error("fcntl(O_NONBLOCK)");
 }
 
+void set_buffers(int fd, int bytes) {
+  // Best effort: a smaller cap (rmem_max/wmem_max) still works, only slower for large frames.
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+}
+
 void set_nodelay(int fd) {
   int one = 1;
   if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
@@ -101,6 +107,7 @@ Listener::Listener(const Endpoint& where, int backlog) {
     }
     int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    set_buffers(fd.get());  // before listen(): accepted sockets inherit it and the window scale
     if (bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || listen(fd.get(), backlog) != 0) {
       last_err = errno;
       continue;
@@ -134,6 +141,7 @@ UniqueFd connect_tcp(const Endpoint& to, Deadline deadline) {
   for (addrinfo* a = ai.get(); a != nullptr; a = a->ai_next) {
     UniqueFd fd(socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) throw_system_error("socket");
+    set_buffers(fd.get());  // before connect(), so that the window scale fits the buffer
     int rc = connect(fd.get(), a->ai_addr, a->ai_addrlen);
     if (rc != 0 && errno != EINPROGRESS) {
       last_error = std::strerror(errno);

@@ -45,4 +45,11 @@ UniqueFd connect_tcp(const Endpoint& to, Deadline deadline);
 void set_nonblocking(int fd);
 void set_nodelay(int fd);
 
+// Socket buffer size for data connections. Fixed buffers instead of the kernel's autotuning:
+// autotuning starts at 128 KiB and, on loopback, a 256 KiB request or reply then often waits for
+// window updates (measured: 256 KiB hot echo p50 65 us with fixed buffers, about 113 us in most
+// connections without). The kernel caps it at net.core.rmem_max / wmem_max.
+inline constexpr int kSocketBufferBytes = 4 << 20;
+void set_buffers(int fd, int bytes = kSocketBufferBytes);
+
 }  // namespace hpcless::tcp
