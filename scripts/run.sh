@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on one machine: installs what is missing, builds, starts a local standalone
-# executor, runs the invocation-overhead experiment (hpcless vs raw TCP, hot and warm), prints
+# executor, runs the invocation-overhead experiment (hpcless vs raw TCP and gRPC, hot and warm), prints
 # the summary table and where the results and the plot are, and stops what it started.
 #
 # Usage: scripts/run.sh [experiment options...]   e.g. --repetitions 5000 --sizes 64,1048576

@@ -17,7 +17,7 @@ void usage(FILE* out) {
                "\n"
                "commands:\n"
                "  invoke                          run one function on a worker and print its output\n"
-               "  experiment invocation-overhead  hpcless vs raw TCP latency sweep (hot and warm)\n"
+               "  experiment invocation-overhead  hpcless vs raw TCP and gRPC latency (hot, warm)\n"
                "  version                         print the version\n"
                "\n"
                "Run 'hpcless <command> --help' for the options of a command.\n");
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "-h") == 0) {
       std::fprintf(argc < 3 ? stderr : stdout,
                    "usage: hpcless experiment <name> [options]\n\nexperiments:\n"
-                   "  invocation-overhead   hpcless vs raw TCP latency sweep (hot and warm)\n");
+                   "  invocation-overhead   hpcless vs raw TCP and gRPC latency (hot, warm)\n");
       return argc < 3 ? 2 : 0;
     }
     const std::string_view name = argv[2];

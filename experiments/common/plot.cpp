@@ -13,7 +13,9 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "comm/base/clock.hpp"
@@ -39,12 +41,20 @@ struct SeriesStyle {
 };
 
 // Fixed order and colours so that plots of different runs compare at a glance.
+// clang-format off
 constexpr SeriesStyle kSeries[] = {
     {"hpcless", "hot", "#d62728", 7},
     {"raw-tcp", "hot", "#1f77b4", 5},
+    {"grpc", "hot", "#9467bd", 13},
     {"hpcless", "warm", "#ff7f0e", 9},
     {"raw-tcp", "warm", "#2ca02c", 11},
+    {"grpc", "warm", "#8c564b", 15},
 };
+// clang-format on
+
+// Names of the systems in the plot's title.
+constexpr std::pair<const char*, const char*> kSystemTitles[] = {
+    {"hpcless", "hpcless"}, {"raw-tcp", "raw TCP"}, {"grpc", "gRPC"}};
 
 std::string size_label(size_t bytes) {
   const char* units[] = {"", "K", "M", "G"};
@@ -147,6 +157,20 @@ std::string run_in_dir(const std::string& program, const std::string& script, co
          log.string() + ")";
 }
 
+// "hpcless vs raw TCP vs gRPC", for the systems that have a series.
+std::string title_systems(const std::vector<std::pair<const SeriesStyle*, std::string>>& blocks) {
+  std::string t;
+  for (const auto& entry : kSystemTitles) {
+    const bool present = std::any_of(blocks.begin(), blocks.end(), [&](const auto& b) {
+      return std::string_view(b.first->system) == entry.first;
+    });
+    if (!present) continue;
+    if (!t.empty()) t += " vs ";
+    t += entry.second;
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string latency_gnuplot_script(std::span<const SummaryRow> rows) {
@@ -188,10 +212,21 @@ std::string latency_gnuplot_script(std::span<const SummaryRow> rows) {
   s += "set logscale xy\n"
        "set xlabel 'payload (bytes)'\n"
        "set ylabel 'round-trip latency (us)'\n"
-       "set title 'Invocation overhead over TCP: hpcless vs raw TCP (p50 solid, p99 dashed)'\n"
+       "set title 'Invocation overhead over TCP: " +
+       title_systems(blocks) +
+       " (p50 solid, p99 dashed)'\n"
        "set grid xtics ytics mytics\n"
-       "set key top left box opaque\n"
        "set format y '%g'\n";
+  // One key column per mode (hot, then warm), so that the key stays short and clear of the data.
+  size_t per_mode = 0;
+  for (const char* mode : {"hot", "warm"}) {
+    const auto n = std::count_if(blocks.begin(), blocks.end(), [&](const auto& b) {
+      return std::string_view(b.first->mode) == mode;
+    });
+    per_mode = std::max(per_mode, 2 * static_cast<size_t>(n));  // p50 and p99 each
+  }
+  s +=
+      "set key top left box opaque maxrows " + std::to_string(std::max<size_t>(per_mode, 1)) + "\n";
   if (!sizes.empty()) {
     // Payload sizes as tick labels (1, 4, 16, ..., 1M).
     s += "set xtics (";

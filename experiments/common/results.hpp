@@ -31,7 +31,7 @@ inline constexpr std::string_view kSummaryHeader =
     "max_us,failures";
 
 struct InvocationRecord {
-  std::string system;  // "hpcless" or "raw-tcp"
+  std::string system;  // "hpcless", "raw-tcp" or "grpc"
   std::string transport = "tcp";
   std::string mode;  // "hot" or "warm"
   std::string function;
@@ -42,7 +42,7 @@ struct InvocationRecord {
   bool warmup = false;
   uint64_t client_send_ns = 0;  // CLOCK_MONOTONIC; 0 when the invocation never got that far
   uint64_t client_recv_ns = 0;
-  std::optional<protocol::ServerTimestamps> server;  // none for systems without them (raw-tcp)
+  std::optional<protocol::ServerTimestamps> server;  // none for the baselines (raw-tcp, grpc)
   std::string status = "ok";                         // "ok" or the error text
   bool cold = false;
   std::optional<uint32_t> worker;

@@ -60,6 +60,15 @@ std::vector<std::string_view> split_list(std::string_view text) {
   return items;
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string s;
+  for (const auto& i : items) {
+    if (!s.empty()) s += ',';
+    s += i;
+  }
+  return s;
+}
+
 template <class T>
 T non_negative(const cxxopts::ParseResult& args, const char* name) {
   const auto v = args[name].as<long long>();
@@ -71,9 +80,13 @@ InvocationOverheadConfig parse(const cxxopts::ParseResult& args) {
   if (!args.unmatched().empty())
     throw ConfigError("unexpected argument '" + args.unmatched().front() + "'");
   InvocationOverheadConfig c;
-  if (!args.count("address")) throw ConfigError("--address HOST:PORT is required");
   if (!args.count("out")) throw ConfigError("--out DIR is required");
-  c.address = args["address"].as<std::string>();
+  // --address is checked by normalized(): only the hpcless system needs it.
+  if (args.count("address")) c.address = args["address"].as<std::string>();
+  if (args.count("systems")) {
+    for (auto item : split_list(args["systems"].as<std::string>()))
+      c.systems.emplace_back(item);  // normalized() rejects unknown (and empty) names
+  }
   c.out_dir = args["out"].as<std::string>();
   c.function = args["function"].as<std::string>();
 
@@ -114,13 +127,15 @@ InvocationOverheadConfig parse(const cxxopts::ParseResult& args) {
 
 int invocation_overhead_main(int argc, char** argv) {
   cxxopts::Options opts(kProgram,
-                        "hpcless hot/warm invocation latency against a raw TCP ping-pong of the "
-                        "same payload on the same cores, in one run.\nNeeds a running executor, "
+                        "hpcless hot/warm invocation latency against a raw TCP ping-pong and a "
+                        "gRPC unary call of the same payload on the same cores, in one run.\n"
+                        "Needs a running executor, "
                         "e.g. hpcless-executor --standalone --listen 127.0.0.1:7000 --package "
                         "PKG --workers 1 --cores 1");
   // One statement per option keeps the list readable (and clang-format stable).
   auto add = opts.add_options();
-  add("a,address", "executor HOST:PORT (required)", cxxopts::value<std::string>());
+  add("a,address", "executor HOST:PORT (required unless --systems leaves out hpcless)",
+      cxxopts::value<std::string>());
   add("o,out", "results folder to create (required; must not hold a run)",
       cxxopts::value<std::string>());
   add("f,function", "function to invoke (validated for echo and noop)",
@@ -133,6 +148,10 @@ int invocation_overhead_main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("1M"));
   add("factor", "step of a geometric sweep", cxxopts::value<long long>()->default_value("4"));
   add("modes", "hot, warm or hot,warm", cxxopts::value<std::string>()->default_value("hot,warm"));
+  add("systems",
+      "systems to compare, in block order: hpcless, raw-tcp, grpc (default: all compiled in: " +
+          join(available_systems()) + ")",
+      cxxopts::value<std::string>());
   add("r,repetitions", "timed invocations per mode, size and system",
       cxxopts::value<long long>()->default_value("1000"));
   add("warmup", "warm-up invocations in the first block of a series (later blocks: up to 10)",
@@ -143,7 +162,8 @@ int invocation_overhead_main(int argc, char** argv) {
       cxxopts::value<long long>()->default_value("0"));
   add("client-core", "core for the client thread (-1: no pinning)",
       cxxopts::value<int>()->default_value("0"));
-  add("server-core", "core for the raw TCP server thread; use the worker's core (-1: no pinning)",
+  add("server-core",
+      "core for the raw TCP and gRPC servers' threads; use the worker's core (-1: no pinning)",
       cxxopts::value<int>()->default_value("1"));
   add("timeout-ms", "deadline of each connect and invocation",
       cxxopts::value<long long>()->default_value("10000"));

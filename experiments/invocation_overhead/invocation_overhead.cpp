@@ -14,6 +14,7 @@
 #include "comm/base/clock.hpp"
 #include "comm/base/cpu.hpp"
 #include "comm/base/error.hpp"
+#include "experiments/invocation_overhead/grpc_baseline.hpp"
 
 namespace hpcless::experiments {
 
@@ -23,8 +24,9 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kExperimentName = "invocation-overhead";
-constexpr const char* kHpcless = "hpcless";
-constexpr const char* kRawTcp = "raw-tcp";
+constexpr const char* kGrpcNotCompiledIn =
+    "grpc baseline not compiled in (configure with libgrpc++-dev, protobuf-compiler-grpc, "
+    "libprotobuf-dev and protobuf-compiler installed, HPCLESS_WITH_GRPC=ON)";
 // A series gives up after this many blocks in a row that lost their connection.
 constexpr int kMaxBrokenBlocks = 3;
 
@@ -129,9 +131,18 @@ struct Sample {
   std::string error;  // empty: success (assigned only on failure, so no allocation otherwise)
 };
 
+enum class SystemKind : uint8_t { kHpcless, kRawTcp, kGrpc };
+
+SystemKind kind_of(std::string_view system) {
+  if (system == kSystemHpcless) return SystemKind::kHpcless;
+  if (system == kSystemRawTcp) return SystemKind::kRawTcp;
+  return SystemKind::kGrpc;  // normalized() admits nothing else
+}
+
 // Per system, mode and size: latencies of successful timed invocations and bookkeeping.
 struct Series {
-  const char* system;
+  std::string system;
+  SystemKind kind = SystemKind::kHpcless;
   std::vector<double> latencies_us;
   size_t timed = 0;  // timed invocations attempted (successful or not)
   size_t failures = 0;
@@ -152,20 +163,35 @@ class Runner {
       : cfg_(cfg), out_(out), clock_(clock), hostname_(local_hostname()) {
     const size_t most = std::max(cfg.warmup, cfg.later_warmup) + cfg.block;
     samples_.resize(most);
+#if HPCLESS_HAVE_GRPC
+    if (std::find(cfg.systems.begin(), cfg.systems.end(), kSystemGrpc) != cfg.systems.end())
+      grpc_runtime_.emplace();
+#endif
   }
 
-  // Runs one mode/size step (A B A B blocks) and returns its two summary rows.
-  std::pair<SummaryRow, SummaryRow> run_step(PollMode mode, size_t size) {
-    Series hp{kHpcless, {}, 0, 0, 0, 0, {}};
-    Series raw{kRawTcp, {}, 0, 0, 0, 0, {}};
-    hp.latencies_us.reserve(cfg_.repetitions);
-    raw.latencies_us.reserve(cfg_.repetitions);
-    fill_pattern(input_, size);
-    while (hp.timed < cfg_.repetitions || raw.timed < cfg_.repetitions) {
-      if (hp.timed < cfg_.repetitions) run_block(hp, mode, size);
-      if (raw.timed < cfg_.repetitions) run_block(raw, mode, size);
+  // Runs one mode/size step (A B C A B C blocks) and returns a summary row per system, in the
+  // configured order.
+  std::vector<SummaryRow> run_step(PollMode mode, size_t size) {
+    std::vector<Series> series;
+    for (const auto& name : cfg_.systems) {
+      Series& s = series.emplace_back();
+      s.system = name;
+      s.kind = kind_of(name);
+      s.latencies_us.reserve(cfg_.repetitions);
     }
-    return {row_of(hp, mode, size), row_of(raw, mode, size)};
+    fill_pattern(input_, size);
+    const auto unfinished = [&] {
+      return std::any_of(series.begin(), series.end(),
+                         [&](const Series& s) { return s.timed < cfg_.repetitions; });
+    };
+    while (unfinished()) {
+      for (Series& s : series)
+        if (s.timed < cfg_.repetitions) run_block(s, mode, size);
+    }
+    std::vector<SummaryRow> rows;
+    rows.reserve(series.size());
+    for (const Series& s : series) rows.push_back(row_of(s, mode, size));
+    return rows;
   }
 
   const json& acked_hot_timeouts() const { return acked_; }
@@ -175,7 +201,7 @@ class Runner {
 
   Deadline deadline() const { return Deadline::after(std::chrono::milliseconds(cfg_.timeout_ms)); }
 
-  static bool is_hpcless(const Series& s) { return std::string_view(s.system) == kHpcless; }
+  static bool is_hpcless(const Series& s) { return s.kind == SystemKind::kHpcless; }
 
   BlockPlan plan(const Series& s) const {
     BlockPlan p;
@@ -187,7 +213,18 @@ class Runner {
   void run_block(Series& s, PollMode mode, size_t size) {
     const BlockPlan p = plan(s);
     BlockContext ctx;
-    const size_t filled = is_hpcless(s) ? hpcless_block(p, mode, ctx) : raw_block(p, mode, ctx);
+    size_t filled = 0;
+    switch (s.kind) {
+      case SystemKind::kHpcless:
+        filled = hpcless_block(p, mode, ctx);
+        break;
+      case SystemKind::kRawTcp:
+        filled = raw_block(p, mode, ctx);
+        break;
+      case SystemKind::kGrpc:
+        filled = grpc_block(p, ctx);
+        break;
+    }
     record_block(s, p, mode, size, filled, ctx);
   }
 
@@ -236,10 +273,11 @@ class Runner {
     return total;
   }
 
-  size_t raw_block(const BlockPlan& p, PollMode mode, BlockContext& ctx) {
-    RawEchoServer server(mode, cfg_.server_core, cfg_.sizes.back());
-    std::optional<RawEchoClient> client;
-    client.emplace(server.port(), mode, deadline());
+  // The echo loop of a baseline client (RawEchoClient, GrpcEchoClient). A failed round trip
+  // ends the block; the next block starts on a fresh server and connection. Returns the number
+  // of samples filled.
+  template <class Client>
+  size_t baseline_loop(const BlockPlan& p, Client& client, BlockContext& ctx) {
     ctx.node = hostname_;
     const size_t total = p.warmup + p.timed;
     size_t i = 0;
@@ -247,23 +285,47 @@ class Runner {
       Sample& smp = samples_[i];
       smp = Sample{};
       stamp(input_, i);
-      const auto r = client->round_trip(input_, deadline());
+      const auto r = client.round_trip(input_, deadline());
       smp.send_ns = r.send_ns;
       smp.recv_ns = r.ok ? r.recv_ns : 0;
       if (!r.ok) {
         smp.error = r.error;
         ctx.broken = true;
-        ++i;
-        break;
+        return i + 1;
       }
-      smp.output_bytes = client->reply().size();
-      if (const char* why = check_reply("echo", input_, client->reply())) smp.error = why;
+      smp.output_bytes = client.reply().size();
+      if (const char* why = check_reply("echo", input_, client.reply())) smp.error = why;
     }
+    return total;
+  }
+
+  size_t raw_block(const BlockPlan& p, PollMode mode, BlockContext& ctx) {
+    RawEchoServer server(mode, cfg_.server_core, cfg_.sizes.back());
+    std::optional<RawEchoClient> client;
+    client.emplace(server.port(), mode, deadline());
+    const size_t filled = baseline_loop(p, *client, ctx);
     client.reset();  // the server thread sees the close and exits
     server.stop();
     if (ctx.broken && !server.error().empty())
-      samples_[i - 1].error += " (server: " + server.error() + ")";
-    return i;
+      samples_[filled - 1].error += " (server: " + server.error() + ")";
+    return filled;
+  }
+
+  // gRPC has no hot/warm switch: the same block runs for both modes (its threads wait in epoll).
+  size_t grpc_block(const BlockPlan& p, BlockContext& ctx) {
+#if HPCLESS_HAVE_GRPC
+    GrpcEchoServer server(cfg_.server_core, cfg_.sizes.back());
+    std::optional<GrpcEchoClient> client;
+    client.emplace(server.port(), deadline());
+    const size_t filled = baseline_loop(p, *client, ctx);
+    client.reset();  // closes the channel before the server goes
+    server.stop();
+    return filled;
+#else
+    (void)p;
+    (void)ctx;
+    throw ConfigError(kGrpcNotCompiledIn);  // normalized() keeps grpc out of such builds
+#endif
   }
 
   void record_block(Series& s, const BlockPlan& p, PollMode mode, size_t size, size_t filled,
@@ -303,7 +365,7 @@ class Runner {
     if (ctx.broken) {
       s.last_break = samples_[filled - 1].error;
       if (++s.broken_in_a_row >= kMaxBrokenBlocks)
-        throw Error(std::string(s.system) + " " + to_string(mode) + " " + std::to_string(size) +
+        throw Error(s.system + " " + to_string(mode) + " " + std::to_string(size) +
                     " B: " + std::to_string(kMaxBrokenBlocks) +
                     " blocks in a row lost their connection; last error: " + s.last_break);
       // The rest of the block was never attempted and is not counted; the limit above ends a
@@ -331,6 +393,9 @@ class Runner {
   std::vector<std::byte> input_;
   client::InvocationResult result_;
   json acked_ = json::object();
+#if HPCLESS_HAVE_GRPC
+  std::optional<GrpcRuntime> grpc_runtime_;  // created on the (pinned) client thread
+#endif
 };
 
 std::string human_bytes(size_t b) {
@@ -348,6 +413,7 @@ json InvocationOverheadConfig::to_json() const {
       {"address", address},
       {"out_dir", out_dir.string()},
       {"function", function},
+      {"systems", systems},
       {"sizes", sizes},
       {"modes", modes_j},
       {"repetitions", repetitions},
@@ -360,7 +426,7 @@ json InvocationOverheadConfig::to_json() const {
       {"server_core", server_core},
       {"timeout_ms", timeout_ms},
       {"method",
-       "per mode and size, blocks of hpcless and raw-tcp alternate (hpcless first) until each "
+       "per mode and size, blocks of the systems alternate in the order of `systems` until each "
        "has `repetitions` timed invocations; each block opens a fresh connection, runs "
        "`warmup` (first block) or `later_warmup` warm-up invocations, then up to `block` timed "
        "ones, and closes; latency = client_recv_ns - client_send_ns; summaries use successful "
@@ -372,6 +438,12 @@ json InvocationOverheadConfig::to_json() const {
        "loopback, 8-byte little-endian length prefix + payload, echoed back; TCP_NODELAY; "
        "server thread pinned to server_core; hot: both sides spin on recv(MSG_DONTWAIT); "
        "warm: both sides wait in poll()"},
+      {"grpc_baseline",
+       "unary Echo.Call(Payload{bytes data}) -> Payload, synchronous server (1 completion queue, "
+       "1..2 polling threads) built on a thread pinned to server_core, insecure credentials on "
+       "127.0.0.1, fresh server and channel per block; blocking stub on the client thread with a "
+       "deadline; request message and ClientContext prepared before the clock starts; no "
+       "hot/warm switch: the same code runs in both modes, threads waiting in epoll"},
   };
 }
 
@@ -391,8 +463,25 @@ std::vector<size_t> size_sweep(size_t min_size, size_t max_size, size_t factor) 
 
 std::vector<size_t> default_sizes() { return size_sweep(1, size_t{1} << 20, 4); }
 
+std::vector<std::string> available_systems() {
+  std::vector<std::string> s{std::string(kSystemHpcless), std::string(kSystemRawTcp)};
+  if (kGrpcBaselineCompiledIn) s.emplace_back(kSystemGrpc);
+  return s;
+}
+
 InvocationOverheadConfig normalized(InvocationOverheadConfig c) {
-  if (c.address.empty()) throw ConfigError("--address HOST:PORT is required");
+  if (c.systems.empty()) c.systems = available_systems();
+  std::vector<std::string> systems;
+  for (const auto& name : c.systems) {
+    if (name == kSystemGrpc && !kGrpcBaselineCompiledIn) throw ConfigError(kGrpcNotCompiledIn);
+    if (name != kSystemHpcless && name != kSystemRawTcp && name != kSystemGrpc)
+      throw ConfigError("unknown system '" + name + "': use hpcless, raw-tcp or grpc");
+    if (std::find(systems.begin(), systems.end(), name) == systems.end()) systems.push_back(name);
+  }
+  c.systems = systems;
+  const bool hpcless =
+      std::find(c.systems.begin(), c.systems.end(), kSystemHpcless) != c.systems.end();
+  if (hpcless && c.address.empty()) throw ConfigError("--address HOST:PORT is required");
   if (c.out_dir.empty()) throw ConfigError("--out DIR is required");
   if (c.function.empty()) throw ConfigError("--function must not be empty");
   if (c.sizes.empty()) c.sizes = default_sizes();
@@ -424,7 +513,13 @@ InvocationOverheadOutcome run_invocation_overhead(const InvocationOverheadConfig
   check_core(cfg.server_core, "--server-core");
   const json host = host_metadata();  // before pinning, which narrows the usable cores
   ScopedPin pin(cfg.client_core);
-  const json executor = preflight(cfg);
+  const bool hpcless =
+      std::find(cfg.systems.begin(), cfg.systems.end(), kSystemHpcless) != cfg.systems.end();
+  const json executor = hpcless ? preflight(cfg) : json(nullptr);
+  if (!kGrpcBaselineCompiledIn && progress != nullptr) {
+    std::fprintf(progress, "%s\n", kGrpcNotCompiledIn);
+    std::fflush(progress);
+  }
   ResultsWriter out(cfg.out_dir);
   ClockOffsetEstimator clock;
   Runner runner(cfg, out, clock);
@@ -441,23 +536,37 @@ InvocationOverheadOutcome run_invocation_overhead(const InvocationOverheadConfig
     meta["host"] = host;
     meta["aborted"] = aborted.empty() ? json(nullptr) : json(aborted);
     meta["records"] = out.records_written();
+#if HPCLESS_HAVE_GRPC
+    meta["grpc_version"] = grpc_version();
+#else
+    meta["grpc_version"] = nullptr;
+#endif
     out.write_metadata(meta);
   };
 
   try {
     for (PollMode mode : cfg.modes) {
       for (size_t size : cfg.sizes) {
-        auto [hp, raw] = runner.run_step(mode, size);
+        auto rows = runner.run_step(mode, size);
         if (progress != nullptr) {
-          std::fprintf(progress,
-                       "%-4s %9s  hpcless p50 %9.2f us  raw-tcp p50 %9.2f us  failures %zu/%zu\n",
-                       to_string(mode), human_bytes(size).c_str(), hp.stats.p50, raw.stats.p50,
-                       hp.failures, raw.failures);
+          std::string line;
+          char cell[96];
+          std::snprintf(cell, sizeof(cell), "%-4s %9s", to_string(mode), human_bytes(size).c_str());
+          line += cell;
+          std::string failures;
+          for (const auto& r : rows) {
+            std::snprintf(cell, sizeof(cell), "  %s p50 %9.2f us", r.system.c_str(), r.stats.p50);
+            line += cell;
+            failures += failures.empty() ? "  failures " : "/";
+            failures += std::to_string(r.failures);
+          }
+          std::fprintf(progress, "%s%s\n", line.c_str(), failures.c_str());
           std::fflush(progress);
         }
-        outcome.failures += hp.failures + raw.failures;
-        outcome.rows.push_back(std::move(hp));
-        outcome.rows.push_back(std::move(raw));
+        for (auto& r : rows) {
+          outcome.failures += r.failures;
+          outcome.rows.push_back(std::move(r));
+        }
       }
     }
   } catch (const Error& e) {
@@ -478,13 +587,14 @@ InvocationOverheadOutcome run_invocation_overhead(const InvocationOverheadConfig
 }
 
 std::string format_overhead_table(const std::vector<SummaryRow>& rows) {
+  constexpr const char* kFormat = "%-5s %8s  %11s %11s  %11s %11s  %11s %11s  %11s %12s\n";
   std::string t;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-5s %10s  %12s %12s  %12s %12s  %10s\n", "mode", "payload",
-                "hpcless p50", "hpcless p99", "raw-tcp p50", "raw-tcp p99", "p50 ratio");
+  std::snprintf(line, sizeof(line), kFormat, "mode", "payload", "hpcless p50", "hpcless p99",
+                "raw-tcp p50", "raw-tcp p99", "grpc p50", "grpc p99", "p50 ratio", "p50 ratio");
   t += line;
-  std::snprintf(line, sizeof(line), "%-5s %10s  %12s %12s  %12s %12s  %10s\n", "", "", "(us)",
-                "(us)", "(us)", "(us)", "hpcless/raw");
+  std::snprintf(line, sizeof(line), kFormat, "", "", "(us)", "(us)", "(us)", "(us)", "(us)", "(us)",
+                "hpcless/raw", "grpc/hpcless");
   t += line;
   const auto cell = [](const SummaryRow* r, double Summary::*f) {
     char b[32];
@@ -492,21 +602,37 @@ std::string format_overhead_table(const std::vector<SummaryRow>& rows) {
     std::snprintf(b, sizeof(b), "%.2f", r->stats.*f);
     return std::string(b);
   };
+  // p50 of `num` over p50 of `den`: grpc/hpcless > 1 says how much faster hpcless is.
+  const auto ratio = [](const SummaryRow* num, const SummaryRow* den) {
+    if (num == nullptr || den == nullptr || num->stats.count == 0 || den->stats.count == 0 ||
+        den->stats.p50 <= 0)
+      return std::string("n/a");
+    char b[32];
+    std::snprintf(b, sizeof(b), "%.3fx", num->stats.p50 / den->stats.p50);
+    return std::string(b);
+  };
+  // One line per mode and size, in the order the rows were measured.
+  std::vector<std::pair<std::string, size_t>> steps;
   for (const auto& r : rows) {
-    if (r.system != kHpcless) continue;
-    const SummaryRow* raw = nullptr;
-    for (const auto& q : rows)
-      if (q.system == kRawTcp && q.mode == r.mode && q.payload_bytes == r.payload_bytes) raw = &q;
-    std::string ratio = "n/a";
-    if (r.stats.count > 0 && raw != nullptr && raw->stats.count > 0 && raw->stats.p50 > 0) {
-      char b[32];
-      std::snprintf(b, sizeof(b), "%.3fx", r.stats.p50 / raw->stats.p50);
-      ratio = b;
-    }
-    std::snprintf(line, sizeof(line), "%-5s %10s  %12s %12s  %12s %12s  %10s\n", r.mode.c_str(),
-                  human_bytes(r.payload_bytes).c_str(), cell(&r, &Summary::p50).c_str(),
-                  cell(&r, &Summary::p99).c_str(), cell(raw, &Summary::p50).c_str(),
-                  cell(raw, &Summary::p99).c_str(), ratio.c_str());
+    const std::pair<std::string, size_t> key{r.mode, r.payload_bytes};
+    if (std::find(steps.begin(), steps.end(), key) == steps.end()) steps.push_back(key);
+  }
+  for (const auto& step : steps) {
+    const std::string& mode = step.first;
+    const size_t size = step.second;
+    const auto find = [&](std::string_view system) -> const SummaryRow* {
+      for (const auto& q : rows)
+        if (q.system == system && q.mode == mode && q.payload_bytes == size) return &q;
+      return nullptr;
+    };
+    const SummaryRow* hp = find(kSystemHpcless);
+    const SummaryRow* raw = find(kSystemRawTcp);
+    const SummaryRow* grpc = find(kSystemGrpc);
+    std::snprintf(line, sizeof(line), kFormat, mode.c_str(), human_bytes(size).c_str(),
+                  cell(hp, &Summary::p50).c_str(), cell(hp, &Summary::p99).c_str(),
+                  cell(raw, &Summary::p50).c_str(), cell(raw, &Summary::p99).c_str(),
+                  cell(grpc, &Summary::p50).c_str(), cell(grpc, &Summary::p99).c_str(),
+                  ratio(hp, raw).c_str(), ratio(grpc, hp).c_str());
     t += line;
   }
   return t;

@@ -188,6 +188,25 @@ TEST(PlotScript, HasP50AndDashedP99PerSeries) {
   EXPECT_EQ(s.find("raw-tcp hot"), std::string::npos);  // absent series are left out
 }
 
+TEST(PlotScript, GrpcSeriesHaveTheirOwnColourAndTitle) {
+  SummaryRow a;
+  a.system = "hpcless";
+  a.mode = "hot";
+  a.payload_bytes = 64;
+  a.stats = summarize(std::vector<double>{10, 11});
+  SummaryRow g = a;
+  g.system = "grpc";
+  SummaryRow gw = g;
+  gw.mode = "warm";
+  const std::vector<SummaryRow> rows{a, g, gw};
+  const std::string s = latency_gnuplot_script(rows);
+  EXPECT_NE(s.find("$grpc_hot << EOD"), std::string::npos);
+  EXPECT_NE(s.find("title 'grpc hot p50'"), std::string::npos);
+  EXPECT_NE(s.find("title 'grpc warm p99'"), std::string::npos);
+  EXPECT_NE(s.find("#9467bd"), std::string::npos);
+  EXPECT_NE(s.find("hpcless vs gRPC (p50 solid"), std::string::npos);  // no raw-tcp rows
+}
+
 // run.sh passes a relative results folder; gnuplot runs inside it. gnuplot is installed by
 // scripts/install-deps.sh, so its absence is a failure here.
 TEST(PlotRun, WritesPngIntoARelativeFolder) {
