@@ -30,12 +30,11 @@ int main(int argc, char** argv) {
       "max-payload", "bytes", cxxopts::value<uint32_t>()->default_value("67108864"))(
       "max-inflight", "requests", cxxopts::value<uint32_t>()->default_value("256"))(
       "node-name", "name", cxxopts::value<std::string>()->default_value("localhost"));
-  int control_fd = -1;
+  UniqueFd control;  // outside the try: the last catch still reports through it
   try {
     auto args = opts.parse(argc, argv);
-    control_fd = args["control-fd"].as<int>();
+    control.reset(args["control-fd"].as<int>());
     signal(SIGPIPE, SIG_IGN);
-    UniqueFd control(control_fd);
     auto slots = SharedSlots::attach(args["slots-fd"].as<int>());
     const uint32_t workers = args["workers"].as<uint32_t>();
     if (workers == 0 || workers > kMaxWorkerThreads)
@@ -81,7 +80,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hpcless-worker: %s\n", e.what());
-    if (control_fd >= 0) send_control(control_fd, ControlType::kFailed, 0, e.what());
+    if (control) send_control(control.get(), ControlType::kFailed, 0, e.what());
     return 1;
   }
 }
