@@ -126,6 +126,7 @@ class Connection {
   // Waits until no invocation is in flight.
   void drain(Deadline deadline);
   size_t in_flight() const noexcept { return in_flight_; }
+  bool busy_poll() const noexcept { return busy_poll_; }
 
   // Ships a function package (shared library bytes) that this connection then invokes.
   // Throws ConfigError when the worker refuses the package (the connection stays usable).

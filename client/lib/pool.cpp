@@ -11,6 +11,22 @@ Pool::Pool(const std::vector<std::string>& addresses, const ConnectOptions& opts
     for (size_t i = 0; i < per_address; ++i) conns_.push_back(Connection::connect(a, opts));
 }
 
+void Pool::wait_briefly(size_t start) {
+  // Warm connections: block for a moment on one that has work instead of spinning over all of
+  // them; hot ones keep spinning (their owner asked for it).
+  for (size_t k = 0; k < conns_.size(); ++k) {
+    Connection& c = *conns_[(start + k) % conns_.size()];
+    if (c.in_flight() == 0) continue;
+    if (c.busy_poll()) return;
+    try {
+      c.wait_some(Deadline::after(std::chrono::milliseconds(1)));
+    } catch (const TimeoutError&) {
+      // nothing arrived on this one within 1 ms: the caller polls all connections again
+    }
+    return;
+  }
+}
+
 std::vector<InvocationResult> Pool::invoke_all(std::string_view function,
                                                const std::vector<std::span<const std::byte>>& inputs,
                                                Deadline deadline) {
@@ -48,6 +64,7 @@ std::vector<InvocationResult> Pool::invoke_all(std::string_view function,
       size_t got = 0;
       for (auto& c : conns_) got += c->progress();
       if (got == 0 && deadline.expired()) throw TimeoutError("pool invocation timed out");
+      if (got == 0) wait_briefly(rr);
     }
   }
   return results;

@@ -34,6 +34,7 @@ class Pool {
                                             std::span<const std::byte> input, Deadline deadline);
 
  private:
+  void wait_briefly(size_t start);
   std::vector<std::unique_ptr<Connection>> conns_;
 };
 
