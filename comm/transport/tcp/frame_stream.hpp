@@ -42,6 +42,9 @@ class FrameStream {
   uint32_t max_payload() const noexcept { return max_payload_; }
   void set_max_payload(uint32_t v) noexcept { max_payload_ = v; }
 
+  // Frames with payloads up to this size are copied behind the header and sent as one buffer.
+  static constexpr size_t kCoalesceBytes = 1024;
+
   // Whether a blocked send spins (hot) or sleeps in poll() (warm). Default: sleep.
   void set_busy_poll(bool spin) noexcept { busy_poll_ = spin; }
 

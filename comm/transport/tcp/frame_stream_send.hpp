@@ -3,17 +3,25 @@
 
 #include <sys/uio.h>
 
+#include <cstring>
+
 namespace hpcless::tcp {
 
 template <class OnBlocked>
 SendStatus FrameStream::send_frame(const protocol::Header& h, std::span<const std::byte> payload,
                                    Deadline deadline, OnBlocked&& on_blocked) {
-  std::byte head[protocol::kMaxHeaderSize];
-  const size_t head_len = protocol::encode_header(h, head);
+  // Small frames are gathered into one contiguous buffer: one iovec, one skb fragment.
+  std::byte head[protocol::kMaxHeaderSize + kCoalesceBytes];
+  size_t head_len = protocol::encode_header(h, {head, protocol::kMaxHeaderSize});
+  const bool coalesce = !payload.empty() && payload.size() <= kCoalesceBytes;
+  if (coalesce) {
+    std::memcpy(head + head_len, payload.data(), payload.size());
+    head_len += payload.size();
+  }
   iovec iov[2] = {{head, head_len}, {const_cast<std::byte*>(payload.data()), payload.size()}};
   int first = 0;
-  const int count = payload.empty() ? 1 : 2;
-  size_t left = head_len + payload.size();
+  const int count = payload.empty() || coalesce ? 1 : 2;
+  size_t left = head_len + (coalesce ? 0 : payload.size());
   while (true) {
     const ssize_t n = send_some(iov + first, count - first);
     if (n < 0) return SendStatus::kClosed;
