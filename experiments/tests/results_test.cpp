@@ -168,12 +168,18 @@ TEST_F(ResultsTest, RefusesToOverwriteARun) {
   EXPECT_THROW(ResultsWriter again(dir_), ConfigError);
 }
 
+// A summary row with two samples, the common start of the plot tests.
+SummaryRow hot_row(const char* system, size_t payload_bytes) {
+  SummaryRow r;
+  r.system = system;
+  r.mode = "hot";
+  r.payload_bytes = payload_bytes;
+  r.stats = summarize(std::vector<double>{10, 11});
+  return r;
+}
+
 TEST(PlotScript, HasP50AndDashedP99PerSeries) {
-  SummaryRow a;
-  a.system = "hpcless";
-  a.mode = "hot";
-  a.payload_bytes = 64;
-  a.stats = summarize(std::vector<double>{10, 11});
+  const SummaryRow a = hot_row("hpcless", 64);
   SummaryRow b = a;
   b.system = "raw-tcp";
   b.mode = "warm";
@@ -189,11 +195,7 @@ TEST(PlotScript, HasP50AndDashedP99PerSeries) {
 }
 
 TEST(PlotScript, GrpcSeriesHaveTheirOwnColourAndTitle) {
-  SummaryRow a;
-  a.system = "hpcless";
-  a.mode = "hot";
-  a.payload_bytes = 64;
-  a.stats = summarize(std::vector<double>{10, 11});
+  const SummaryRow a = hot_row("hpcless", 64);
   SummaryRow g = a;
   g.system = "grpc";
   SummaryRow gw = g;
@@ -210,11 +212,7 @@ TEST(PlotScript, GrpcSeriesHaveTheirOwnColourAndTitle) {
 // run.sh passes a relative results folder; gnuplot runs inside it. gnuplot is installed by
 // scripts/install-deps.sh, so its absence is a failure here.
 TEST(PlotRun, WritesPngIntoARelativeFolder) {
-  SummaryRow a;
-  a.system = "hpcless";
-  a.mode = "hot";
-  a.payload_bytes = 64;
-  a.stats = summarize(std::vector<double>{10, 11});
+  const SummaryRow a = hot_row("hpcless", 64);
   SummaryRow b = a;
   b.payload_bytes = 4096;
   const std::vector<SummaryRow> rows{a, b};
