@@ -23,6 +23,10 @@ size_t encode_header(const Header& h, std::span<std::byte> out) noexcept {
     store_le<uint64_t>(p + 48, h.timestamps.end_ns);
     store_le<uint64_t>(p + 56, h.timestamps.send_ns);
   }
+  if (h.has_phases()) {
+    std::byte* q = p + (h.has_timestamps() ? kHeaderSize + kTimestampsSize : kHeaderSize);
+    for (size_t i = 0; i < 3; ++i) store_le<uint64_t>(q + 8 * i, h.phases.ns[i]);
+  }
   return n;
 }
 
@@ -41,7 +45,8 @@ DecodeResult decode_header(std::span<const std::byte> in, uint32_t max_payload, 
   if (load_le<uint32_t>(p + 28) != 0) return DecodeResult::kBadReserved;
   const uint32_t status = load_le<uint32_t>(p + 20);
   if (status > kMaxStatus) return DecodeResult::kBadStatus;
-  const size_t size = (flags & kFlagTimestamps) ? kMaxHeaderSize : kHeaderSize;
+  const size_t ts_end = kHeaderSize + ((flags & kFlagTimestamps) ? kTimestampsSize : 0);
+  const size_t size = ts_end + ((flags & kFlagPhases) ? kPhasesSize : 0);
   if (in.size() < size) return DecodeResult::kNeedMore;
 
   out.type = static_cast<MessageType>(type);
@@ -57,6 +62,11 @@ DecodeResult decode_header(std::span<const std::byte> in, uint32_t max_payload, 
     out.timestamps.send_ns = load_le<uint64_t>(p + 56);
   } else {
     out.timestamps = {};
+  }
+  if (flags & kFlagPhases) {
+    for (size_t i = 0; i < 3; ++i) out.phases.ns[i] = load_le<uint64_t>(p + ts_end + 8 * i);
+  } else {
+    out.phases = {};
   }
   header_size = size;
   if (out.payload_len > max_payload) return DecodeResult::kTooLarge;
@@ -95,6 +105,8 @@ const char* to_string(Status s) noexcept {
     case Status::kInternal: return "internal error";
     case Status::kUnexpectedMessage: return "unexpected message";
     case Status::kShuttingDown: return "shutting down";
+    case Status::kLeaseEnded: return "lease ended";
+    case Status::kMemoryLimit: return "memory limit exceeded";
   }
   return "unknown status";
 }

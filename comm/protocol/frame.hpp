@@ -1,17 +1,22 @@
 // Wire protocol v1: the frame header shared by every transport.
 //
-// Layout (little-endian, 32 bytes, then an optional 32-byte timestamp block, then the payload):
+// Layout (little-endian, 32 bytes, then an optional 32-byte timestamp block, then an optional
+// 24-byte phase block, then the payload):
 //   off size field
 //    0   4   magic        0x4C435048 ("HPCL" in memory order)
 //    4   1   version      1
 //    5   1   type         MessageType
 //    6   2   flags        bit 0: server timestamps follow the header
+//                         bit 1: a phase block follows (after the timestamps, if any)
+//                         bit 2: cold (the worker process ran this function for the first time)
 //    8   8   request_id   chosen by the client, echoed in the reply
 //   16   4   function_id  index into the package manifest (Invoke); 0 otherwise
 //   20   4   status       Status (replies); 0 in requests
 //   24   4   payload_len  bytes of payload after the header (and timestamps)
 //   28   4   reserved     must be 0
 // Timestamp block (flag bit 0): recv_ns, start_ns, end_ns, send_ns as u64 (server CLOCK_MONOTONIC).
+// Phase block (flag bit 1): download_ns, compute_ns, upload_ns as u64 (durations the function
+// timed with phase_begin/phase_end; 0 = phase not used).
 //
 // Thread safety: all functions here are pure and reentrant.
 #pragma once
@@ -26,7 +31,8 @@ inline constexpr uint32_t kMagic = 0x4C435048u;
 inline constexpr uint8_t kVersion = 1;
 inline constexpr size_t kHeaderSize = 32;
 inline constexpr size_t kTimestampsSize = 32;
-inline constexpr size_t kMaxHeaderSize = kHeaderSize + kTimestampsSize;
+inline constexpr size_t kPhasesSize = 24;
+inline constexpr size_t kMaxHeaderSize = kHeaderSize + kTimestampsSize + kPhasesSize;
 
 enum class MessageType : uint8_t {
   kHello = 1,          // client -> worker: authentication and options (payload: Hello)
@@ -43,8 +49,10 @@ inline constexpr uint8_t kMaxMessageType = 9;
 
 enum Flags : uint16_t {
   kFlagTimestamps = 1u << 0,
+  kFlagPhases = 1u << 1,  // result/error: the phase block follows
+  kFlagCold = 1u << 2,    // result/error: first run of this function in this worker process
 };
-inline constexpr uint16_t kKnownFlags = kFlagTimestamps;
+inline constexpr uint16_t kKnownFlags = kFlagTimestamps | kFlagPhases | kFlagCold;
 
 enum class Status : uint32_t {
   kOk = 0,
@@ -62,14 +70,24 @@ enum class Status : uint32_t {
   kInternal = 12,           // unexpected failure inside the worker
   kUnexpectedMessage = 13,  // a valid frame of a type not allowed here
   kShuttingDown = 14,       // the worker is stopping
+  kLeaseEnded = 15,         // the lease was released or failed
+  kMemoryLimit = 16,        // the function exceeded the lease's memory limit
 };
-inline constexpr uint32_t kMaxStatus = 14;
+inline constexpr uint32_t kMaxStatus = 16;
 
 struct ServerTimestamps {
   uint64_t recv_ns = 0;
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
   uint64_t send_ns = 0;
+};
+
+// Per-phase durations of one invocation, indexed like hpcless_phase (download, compute, upload).
+struct PhaseTimes {
+  uint64_t ns[3] = {0, 0, 0};
+  uint64_t download_ns() const noexcept { return ns[0]; }
+  uint64_t compute_ns() const noexcept { return ns[1]; }
+  uint64_t upload_ns() const noexcept { return ns[2]; }
 };
 
 struct Header {
@@ -80,9 +98,15 @@ struct Header {
   Status status = Status::kOk;
   uint32_t payload_len = 0;
   ServerTimestamps timestamps;  // meaningful only with kFlagTimestamps
+  PhaseTimes phases;            // meaningful only with kFlagPhases
 
   bool has_timestamps() const noexcept { return (flags & kFlagTimestamps) != 0; }
-  size_t encoded_size() const noexcept { return has_timestamps() ? kMaxHeaderSize : kHeaderSize; }
+  bool has_phases() const noexcept { return (flags & kFlagPhases) != 0; }
+  bool cold() const noexcept { return (flags & kFlagCold) != 0; }
+  size_t encoded_size() const noexcept {
+    return kHeaderSize + (has_timestamps() ? kTimestampsSize : 0) +
+           (has_phases() ? kPhasesSize : 0);
+  }
 };
 
 enum class DecodeResult : uint8_t {
@@ -97,7 +121,7 @@ enum class DecodeResult : uint8_t {
   kTooLarge,      // payload_len above the caller's limit (the header itself was valid)
 };
 
-// Writes the header (and timestamps when flagged) into `out`.
+// Writes the header (and the timestamp and phase blocks when flagged) into `out`.
 // Returns the bytes written, or 0 if `out` is too small.
 size_t encode_header(const Header& h, std::span<std::byte> out) noexcept;
 
