@@ -1,12 +1,16 @@
-// hpcless-executor: the node daemon. For now only --standalone (no manager): it serves one
-// function package to whoever connects.
+// hpcless-executor: the node daemon. Two modes:
+//   --manager URL   register with hpcless-manager and run one worker process per lease;
+//   --standalone    no manager: serve one function package to whoever connects (tests, demos).
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cxxopts.hpp>
 
 #include "comm/base/error.hpp"
 #include "comm/base/log.hpp"
+#include "comm/base/cpu.hpp"
+#include "executor/daemon/managed_executor.hpp"
 #include "executor/daemon/standalone_config.hpp"
 #include "executor/daemon/standalone_executor.hpp"
 
@@ -15,7 +19,23 @@ using namespace hpcless;
 int main(int argc, char** argv) {
   log::set_program("hpcless-executor");
   cxxopts::Options opts("hpcless-executor", "hpcless node daemon: runs functions for clients");
-  opts.add_options()("standalone", "serve without a manager (required for now)")(
+  opts.add_options()("standalone", "serve without a manager")(
+      "manager", "register with the manager at http://HOST:PORT and serve its leases",
+      cxxopts::value<std::string>())(
+      "name", "node name (managed mode; default: the host name)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "advertise", "HOST:PORT registered for clients (managed; default: the bound listen address)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "memory-mb", "memory this node lends (managed mode)",
+      cxxopts::value<uint64_t>()->default_value("0"))(
+      "grace-ms", "a lease's worker stops this long after the lease ends (managed mode)",
+      cxxopts::value<int64_t>()->default_value("2000"))(
+      "walltime-end-ms", "end of this node's batch job, Unix ms (managed mode; 0: none)",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "log-dir", "write each lease worker's stderr to LOG_DIR/worker-<lease>.log (managed mode)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "storage-config", "JSON file with a \"storage\" section for functions (S3, Redis)",
+      cxxopts::value<std::string>()->default_value(""))(
       "config", "JSON file with the settings below (flags given override it)",
       cxxopts::value<std::string>())(
       "listen", "HOST:PORT to accept clients on (port 0: any free port)",
@@ -39,8 +59,47 @@ int main(int argc, char** argv) {
       std::printf("%s\n", opts.help().c_str());
       return 0;
     }
-    if (!args.count("standalone"))
-      throw ConfigError("only --standalone mode exists in this version (no manager yet)");
+    if (args.count("standalone") == args.count("manager"))
+      throw ConfigError("choose one mode: --manager http://HOST:PORT or --standalone");
+    if (!args["storage-config"].as<std::string>().empty() &&
+        setenv("HPCLESS_STORAGE_CONFIG", args["storage-config"].as<std::string>().c_str(), 1) != 0)
+      throw ConfigError("cannot set HPCLESS_STORAGE_CONFIG");
+    auto node_name = [&] {
+      std::string n = args["name"].as<std::string>();
+      if (n.empty() && args.count("node-name")) n = args["node-name"].as<std::string>();
+      if (n.empty()) {
+        char host[256] = {};
+        gethostname(host, sizeof(host) - 1);
+        n = host;
+      }
+      return n;
+    };
+    if (args.count("manager")) {
+      executor::ManagedConfig m;
+      m.manager_url = args["manager"].as<std::string>();
+      const char* api = std::getenv("HPCLESS_API_TOKEN");
+      const char* secret = std::getenv("HPCLESS_TOKEN_SECRET");
+      m.api_token = api == nullptr ? "" : api;
+      m.token_secret = secret == nullptr ? "" : secret;
+      m.name = node_name();
+      m.listen = tcp::parse_endpoint(args["listen"].as<std::string>());
+      m.advertise = args["advertise"].as<std::string>();
+      if (args["cores"].as<std::string>().empty())
+        throw ConfigError("--cores is required in managed mode (the cores this node lends)");
+      m.cores = parse_core_list(args["cores"].as<std::string>());
+      m.memory_mb = args["memory-mb"].as<uint64_t>();
+      if (!args.count("package")) throw ConfigError("--package PATH is required");
+      m.package_path = args["package"].as<std::string>();
+      m.worker_binary = args["worker-binary"].as<std::string>();
+      m.ready_file = args["ready-file"].as<std::string>();
+      m.log_dir = args["log-dir"].as<std::string>();
+      m.max_payload = args["max-payload"].as<uint32_t>();
+      m.max_inflight = args["max-inflight"].as<uint32_t>();
+      m.grace = std::chrono::milliseconds(args["grace-ms"].as<int64_t>());
+      m.walltime_end_ms = args["walltime-end-ms"].as<int64_t>();
+      executor::ManagedExecutor exec(std::move(m));
+      return exec.run();
+    }
     executor::StandaloneConfig c;
     if (args.count("config")) c = executor::load_standalone_config(args["config"].as<std::string>());
     // A flag given on the command line wins over the file; defaults apply only without a file.
@@ -52,12 +111,7 @@ int main(int argc, char** argv) {
     if (given("cores")) c.cores = args["cores"].as<std::string>();
     if (given("max-payload")) c.max_payload = args["max-payload"].as<uint32_t>();
     if (given("max-inflight")) c.max_inflight = args["max-inflight"].as<uint32_t>();
-    if (args.count("node-name")) c.node_name = args["node-name"].as<std::string>();
-    if (c.node_name.empty()) {
-      char host[256] = {};
-      gethostname(host, sizeof(host) - 1);
-      c.node_name = host;
-    }
+    if (args.count("node-name") || c.node_name.empty()) c.node_name = node_name();
     if (given("ready-file")) c.ready_file = args["ready-file"].as<std::string>();
     if (given("worker-binary")) c.worker_binary = args["worker-binary"].as<std::string>();
     executor::StandaloneExecutor exec(std::move(c));

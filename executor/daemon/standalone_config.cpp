@@ -1,9 +1,13 @@
 #include "executor/daemon/standalone_config.hpp"
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "comm/base/error.hpp"
+#include "comm/storage/storage_config.hpp"
 
 namespace hpcless::executor {
 
@@ -32,9 +36,18 @@ StandaloneConfig load_standalone_config(const std::string& path) {
       else if (key == "worker_binary") c.worker_binary = v.get<std::string>();
       else if (key == "ready_file") c.ready_file = v.get<std::string>();
       else if (key == "comment") continue;
+      else if (key == "storage") {
+        // Functions' storage. Checked here so that a typo fails at start-up; the worker process
+        // reads the section itself from this file, named in its environment (it inherits ours).
+        storage::parse_storage_config(v);
+        std::error_code ec;
+        const auto abs = std::filesystem::absolute(path, ec);
+        if (setenv("HPCLESS_STORAGE_CONFIG", (ec ? path : abs.string()).c_str(), 1) != 0)
+          throw_system_error("setenv(HPCLESS_STORAGE_CONFIG)");
+      }
       else
         throw ConfigError("unknown key '" + key + "' (known: listen, package, workers, cores, " +
-                          "max_payload, max_inflight, node_name, worker_binary, ready_file)");
+                          "max_payload, max_inflight, node_name, worker_binary, ready_file, storage)");
     } catch (const nlohmann::json::exception&) {
       throw ConfigError("config file '" + path + "': key '" + key + "' has the wrong type (" +
                         v.type_name() + ")");

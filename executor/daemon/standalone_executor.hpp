@@ -8,14 +8,14 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "comm/base/fd.hpp"
 #include "comm/transport/tcp/endpoint.hpp"
-#include "executor/spawn/child_process.hpp"
-#include "executor/worker/slot_table.hpp"
+#include "executor/daemon/worker_process.hpp"
 
 namespace hpcless::executor {
 
@@ -30,6 +30,7 @@ struct StandaloneConfig {
   std::string worker_binary;  // empty: hpcless-worker next to this executable
   std::string ready_file;     // written with the bound HOST:PORT once serving
   std::chrono::milliseconds worker_start_timeout{15000};
+  std::vector<std::string> worker_args;  // extra hpcless-worker arguments (e.g. --config FILE)
 };
 
 class StandaloneExecutor {
@@ -42,16 +43,11 @@ class StandaloneExecutor {
   void spawn_worker();
   void on_worker_exit();
   void accept_clients();
-  void write_ready_file();
-  void stop_worker();
 
   StandaloneConfig config_;
   std::optional<tcp::Listener> listener_;
-  std::optional<SharedSlots> slots_;
-  ChildProcess worker_;
-  UniqueFd control_;
+  std::unique_ptr<WorkerProcess> worker_;
   UniqueFd epoll_;
-  std::map<uint64_t, UniqueFd> conns_;  // the daemon's duplicate of each client socket
   uint64_t next_conn_id_ = 1;
   uint64_t worker_starts_ = 0;
 };

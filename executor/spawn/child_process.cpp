@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +46,17 @@ ChildProcess ChildProcess::spawn(const SpawnOptions& opts) {
     err.reset(open(opts.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     if (!err) throw_system_error("cannot open " + opts.stderr_path);
   }
+  UniqueFd cgroup;
+  if (!opts.cgroup_procs_path.empty()) {
+    cgroup.reset(open(opts.cgroup_procs_path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!cgroup) throw_system_error("cannot open " + opts.cgroup_procs_path);
+  }
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  for (int core : opts.cpu_affinity) {
+    if (core < 0 || core >= CPU_SETSIZE) throw ConfigError("core " + std::to_string(core) + " out of range");
+    CPU_SET(core, &cpus);
+  }
   const pid_t parent = getpid();
 
   const pid_t pid = fork();
@@ -57,6 +70,26 @@ ChildProcess ChildProcess::spawn(const SpawnOptions& opts) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    // Limits first, so that nothing the worker does escapes them. A failure here must not let the
+    // worker run unconfined: exit with a code the daemon reports.
+    if (cgroup && write(cgroup.get(), "0", 1) != 1) {
+      const char msg[] = "hpcless: cannot join the lease's cgroup\n";
+      (void)!write(2, msg, sizeof(msg) - 1);
+      _exit(126);
+    }
+    if (!opts.cpu_affinity.empty() && sched_setaffinity(0, sizeof(cpus), &cpus) != 0) {
+      const char msg[] = "hpcless: sched_setaffinity failed for the leased cores\n";
+      (void)!write(2, msg, sizeof(msg) - 1);
+      _exit(126);
+    }
+    if (opts.rlimit_as_bytes != 0) {
+      rlimit rl{opts.rlimit_as_bytes, opts.rlimit_as_bytes};
+      if (setrlimit(RLIMIT_AS, &rl) != 0) {
+        const char msg[] = "hpcless: setrlimit(RLIMIT_AS) failed\n";
+        (void)!write(2, msg, sizeof(msg) - 1);
+        _exit(126);
+      }
+    }
     if (out) dup2(out.get(), 1);
     if (err) dup2(err.get(), 2);
     // Move mapped descriptors above every target first so that the dup2s cannot clobber them.

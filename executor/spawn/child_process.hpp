@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ struct SpawnOptions {
   std::string stderr_path;                    // empty: inherit
   bool die_with_parent = true;                // PR_SET_PDEATHSIG(SIGKILL)
   std::vector<std::string> extra_env;         // "NAME=value" added to the environment
+  // Resource limits applied in the child before exec (a lease's worker process):
+  std::vector<int> cpu_affinity;              // sched_setaffinity to these cores; empty: inherit
+  uint64_t rlimit_as_bytes = 0;               // RLIMIT_AS; 0: unlimited
+  std::string cgroup_procs_path;              // cgroup v2 `cgroup.procs` to join; empty: none
 };
 
 class ChildProcess {

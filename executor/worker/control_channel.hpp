@@ -16,6 +16,8 @@ enum class ControlType : uint32_t {
   kShutdown = 2,       // daemon -> worker: stop serving and exit
   kReady = 3,          // worker -> daemon: serving; text = package name
   kFailed = 4,         // worker -> daemon: could not start; text = reason
+  kLeaseUpdate = 5,    // daemon -> worker: the lease ends at conn_id (Unix ms);
+                       //   text = "expired" (renewable expiry) or "ended" (released/failed)
 };
 
 struct ControlMessage {

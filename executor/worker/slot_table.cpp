@@ -46,6 +46,10 @@ void SharedSlots::clear() noexcept {
     s.state.store(0, std::memory_order_relaxed);
     s.conn_id.store(0, std::memory_order_relaxed);
     s.request_id.store(0, std::memory_order_relaxed);
+    s.busy_ns.store(0, std::memory_order_relaxed);
+    s.idle_ns.store(0, std::memory_order_relaxed);
+    s.invocations.store(0, std::memory_order_relaxed);
+    s.errors.store(0, std::memory_order_relaxed);
   }
 }
 

@@ -20,6 +20,13 @@ struct alignas(64) WorkerSlot {
   std::atomic<uint64_t> conn_id{0};
   std::atomic<uint64_t> request_id{0};
   char function_name[40] = {};  // written by the owning thread before state becomes kRunning
+  // Accounting, written only by the owning thread (relaxed load + store, no RMW on the hot path)
+  // and read by the daemon for the lease's usage report. Hot-polling time is what remains of the
+  // thread's wall time after busy and idle.
+  std::atomic<uint64_t> busy_ns{0};         // inside functions
+  std::atomic<uint64_t> idle_ns{0};         // blocked in epoll_wait (warm, nothing to do)
+  std::atomic<uint64_t> invocations{0};
+  std::atomic<uint64_t> errors{0};          // invocations answered with a non-ok status
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
 
@@ -39,6 +46,7 @@ class SharedSlots {
   ~SharedSlots();
 
   SlotTable& table() noexcept { return *table_; }
+  const SlotTable& table() const noexcept { return *table_; }
   int fd() const noexcept { return fd_.get(); }
   void clear() noexcept;
 

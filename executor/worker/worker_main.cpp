@@ -5,19 +5,57 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cxxopts.hpp>
 #include <memory>
 #include <vector>
 
+#include "comm/auth/lease_token.hpp"
+#include "comm/base/clock.hpp"
 #include "comm/base/cpu.hpp"
 #include "comm/base/error.hpp"
 #include "executor/loader/package.hpp"
 #include "executor/worker/control_channel.hpp"
 #include "executor/worker/slot_table.hpp"
+#include "executor/worker/storage_services.hpp"
 #include "executor/worker/worker_thread.hpp"
 
 using namespace hpcless;
 using namespace hpcless::executor;
+
+namespace {
+
+void set_lease_end(LeaseGate& gate, int64_t end_unix_ms, protocol::Status status) {
+  const int64_t left_ms = end_unix_ms - auth::unix_now_ms();
+  const uint64_t now = now_ns();
+  gate.set_end(left_ms <= 0 ? now : now + static_cast<uint64_t>(left_ms) * 1'000'000u, status);
+}
+
+// The daemon checked the token before handing the connection over; the worker checks it again
+// so that a worker never serves a connection for another lease, whatever the daemon did.
+protocol::Status check_lease_token(const LeaseGate& gate, const std::string& secret,
+                                   std::string_view token, std::string& why) {
+  auto v = auth::verify_lease_token(token, secret, auth::unix_now_ms());
+  if (v.result == auth::TokenCheck::kMalformed || v.result == auth::TokenCheck::kBadSignature) {
+    why = v.message;
+    return protocol::Status::kTokenInvalid;
+  }
+  if (v.claims.lease_id != gate.id() || v.claims.node != gate.node()) {
+    why = "token is for lease " + v.claims.lease_id + " on node " + v.claims.node +
+          ", but this worker serves lease " + gate.id() + " on " + gate.node();
+    return protocol::Status::kTokenInvalid;
+  }
+  // A renewal moves the lease's end past the token's own expiry: the lease decides.
+  if (!gate.open_at(now_ns())) {
+    why = "lease " + gate.id() + (gate.end_status() == protocol::Status::kTokenExpired
+                                      ? " has expired"
+                                      : " has ended (released or failed)");
+    return gate.end_status();
+  }
+  return protocol::Status::kOk;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   cxxopts::Options opts("hpcless-worker", "function worker process (started by hpcless-executor)");
@@ -29,7 +67,15 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value(""))(
       "max-payload", "bytes", cxxopts::value<uint32_t>()->default_value("67108864"))(
       "max-inflight", "requests", cxxopts::value<uint32_t>()->default_value("256"))(
-      "node-name", "name", cxxopts::value<std::string>()->default_value("localhost"));
+      "node-name", "name", cxxopts::value<std::string>()->default_value("localhost"))(
+      "lease-id", "lease served (managed mode; the token secret comes from HPCLESS_TOKEN_SECRET)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "lease-end-ms", "lease expiry, Unix ms", cxxopts::value<int64_t>()->default_value("0"))(
+      "memory-mb", "the lease's memory limit (for error messages)",
+      cxxopts::value<uint64_t>()->default_value("0"))(
+      "storage-config", "JSON file whose \"storage\" section configures functions' storage "
+      "(default: $HPCLESS_STORAGE_CONFIG; none: no storage)",
+      cxxopts::value<std::string>()->default_value(""));
   UniqueFd control;  // outside the try: the last catch still reports through it
   try {
     auto args = opts.parse(argc, argv);
@@ -50,10 +96,24 @@ int main(int argc, char** argv) {
     config.max_payload = args["max-payload"].as<uint32_t>();
     config.max_inflight = args["max-inflight"].as<uint32_t>();
     config.node_name = args["node-name"].as<std::string>();
+    config.memory_limit_mb = args["memory-mb"].as<uint64_t>();
+    std::shared_ptr<LeaseGate> gate;
+    if (!args["lease-id"].as<std::string>().empty()) {
+      gate = std::make_shared<LeaseGate>(args["lease-id"].as<std::string>(), config.node_name);
+      set_lease_end(*gate, args["lease-end-ms"].as<int64_t>(), protocol::Status::kTokenExpired);
+      const char* secret = std::getenv("HPCLESS_TOKEN_SECRET");
+      auth::check_token_secret(secret == nullptr ? "" : secret);
+      config.lease = gate;
+      config.verify_token = [gate, key = std::string(secret)](std::string_view token,
+                                                               std::string& why) {
+        return check_lease_token(*gate, key, token, why);
+      };
+    }
 
     std::vector<std::unique_ptr<WorkerThread>> threads;
     try {
       auto package = Package::load_file(args["package"].as<std::string>());
+      config.storage = load_worker_storage_config(args["storage-config"].as<std::string>());
       for (uint32_t i = 0; i < workers; ++i) {
         threads.push_back(std::make_unique<WorkerThread>(i, cores.empty() ? -1 : cores[i], config,
                                                          package, &slots.table().slots[i]));
@@ -68,6 +128,12 @@ int main(int argc, char** argv) {
     size_t rr = 0;
     while (auto msg = recv_control(control.get())) {
       if (msg->type == ControlType::kShutdown) break;
+      if (msg->type == ControlType::kLeaseUpdate && gate) {
+        set_lease_end(*gate, static_cast<int64_t>(msg->conn_id),
+                      msg->text == "ended" ? protocol::Status::kLeaseEnded
+                                           : protocol::Status::kTokenExpired);
+        continue;
+      }
       if (msg->type != ControlType::kNewConnection || !msg->fd) continue;
       // Least-loaded thread, round-robin among equals.
       size_t best = rr++ % threads.size();
