@@ -14,6 +14,11 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # plots and process tools used by the scripts and tests
   gnuplot-nox procps iproute2
+  # compute benchmarks (functions/210-603; found through pkg-config, tar for a test)
+  libigraph-dev libjpeg-dev libpng-dev libzstd-dev libopenblas-dev tar
+  # storage clients (S3 over libcurl + OpenSSL, Redis over hiredis) and their test servers
+  # (npm: see the s3rver step at the end)
+  redis-server libcurl4-openssl-dev libhiredis-dev libssl-dev nodejs
 )
 
 missing=()
@@ -25,17 +30,32 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-if [ "$(id -u)" -ne 0 ]; then
+elif [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: missing packages: ${missing[*]}" >&2
   echo "install-deps: run this script as root (or: sudo apt-get install ${missing[*]})" >&2
   exit 1
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  echo "install-deps: done"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "install-deps: done"
+# Test-only S3 server: s3rver from npm, pinned by tests/s3/package-lock.json (node_modules is
+# gitignored). Runs after the apt step so that node/npm exist; skipped once installed.
+# Debian's npm package is needed only with Debian's nodejs: NodeSource's nodejs bundles npm and
+# conflicts with it, so install it only when there is no npm command.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -e "$root/tests/s3/node_modules/.bin/s3rver" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "install-deps: npm missing; run this script as root (or: sudo apt-get install npm)" >&2
+      exit 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
+  fi
+  echo "install-deps: installing s3rver into tests/s3 (npm ci)"
+  npm ci --prefix "$root/tests/s3" --no-audit --no-fund ||
+    npm install --prefix "$root/tests/s3" --no-audit --no-fund
+fi
