@@ -19,6 +19,10 @@ packages=(
   # storage clients (S3 over libcurl + OpenSSL, Redis over hiredis) and their test servers
   # (npm: see the s3rver step at the end)
   redis-server libcurl4-openssl-dev libhiredis-dev libssl-dev nodejs
+  # resource manager: REST server (cpp-httplib), state database (SQLite)
+  libcpp-httplib-dev libsqlite3-dev
+  # comm-bench baselines: Open MPI (mpirun, mpicxx) and Gloo
+  openmpi-bin libopenmpi-dev libgloo-dev
 )
 
 missing=()

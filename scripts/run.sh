@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The main job on one machine: installs what is missing, builds, starts a local standalone
-# executor, runs the invocation-overhead experiment (hpcless vs raw TCP and gRPC, hot and warm), prints
-# the summary table and where the results and the plot are, and stops what it started.
+# The main job on one machine: installs what is missing, builds, brings up a local cluster
+# (`hpcless cluster up`: hpcless-manager and 2 executors), and runs on leases:
+#   invocation-overhead  hpcless vs raw TCP and gRPC, hot and warm (on a 1-core lease)
+#   cold-start           lease -> first result, by phase
+#   idle-time            latency after idle gaps: hot, warm, lease expired, re-lease (~1 min)
+# It prints the tables and where the results and plots are, and takes the cluster down.
 #
-# Usage: scripts/run.sh [experiment options...]   e.g. --repetitions 5000 --sizes 64,1048576
+# Usage: scripts/run.sh [invocation-overhead options...]  e.g. --repetitions 5000 --sizes 64,1M
 # Environment: HPCLESS_RESULTS (default results/), HPCLESS_BUILD (default build/).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,39 +17,48 @@ build="${HPCLESS_BUILD:-build}"
 bash scripts/build.sh "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 echo "run.sh: built in $build/"
 
-# One worker and the client on distinct cores: more spinning threads than cores would only
-# measure the scheduler.
-ncores=$(nproc)
-if [ "$ncores" -ge 2 ]; then worker_core=1; client_core=0; else worker_core=0; client_core=0;
-  echo "run.sh: warning: one core only; hot-mode figures will be dominated by scheduling" >&2; fi
-
+hpcless="$build/client/cli/hpcless"
 run_dir="$(mktemp -d /tmp/hpcless-run.XXXXXX)"
-executor_pid=""
+cluster="$run_dir/cluster"
 cleanup() {
-  if [ -n "$executor_pid" ] && kill -0 "$executor_pid" 2>/dev/null; then
-    kill -TERM "$executor_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$executor_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$executor_pid" 2>/dev/null || true
-  fi
+  "$hpcless" cluster down --dir "$cluster" >/dev/null 2>&1 || true
   rm -rf "$run_dir"
 }
 trap cleanup EXIT INT TERM
 
-"$build/executor/hpcless-executor" --standalone --listen 127.0.0.1:0 \
-  --package "$build/packages/libhpcless_core_functions.so" --workers 1 --cores "$worker_core" \
-  --ready-file "$run_dir/ready" 2> "$run_dir/executor.log" &
-executor_pid=$!
-for _ in $(seq 200); do [ -s "$run_dir/ready" ] && break; sleep 0.05; done
-if [ ! -s "$run_dir/ready" ]; then
-  echo "run.sh: the executor did not start:" >&2
-  cat "$run_dir/executor.log" >&2
-  exit 1
-fi
-address=$(cat "$run_dir/ready")
-echo "run.sh: executor serving on $address (worker on core $worker_core, client on core $client_core)"
+"$hpcless" cluster up --nodes 2 --cores-per-node 1 --dir "$cluster" \
+  --package "$build/packages/libhpcless_core_functions.so"
+# shellcheck source=/dev/null
+source "$cluster/env"  # HPCLESS_MANAGER, HPCLESS_API_TOKEN
 
-out="${HPCLESS_RESULTS:-results}/invocation-overhead-$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$out"
-"$build/client/cli/hpcless" experiment invocation-overhead --address "$address" --out "$out" \
+results="${HPCLESS_RESULTS:-results}"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$results"
+
+# invocation-overhead on a 1-core lease. The worker runs on the leased core; the client (and the
+# baselines' clients) on another one: more spinning threads than cores only measures the scheduler.
+lease=$("$hpcless" lease acquire --cores 1 --seconds 3600 --quiet)
+worker_core=$("$hpcless" lease show "$lease" | awk '/^  node /{getline; print $NF; exit}')
+client_core="$worker_core"
+for c in $(seq 0 $(($(nproc) - 1))); do
+  if [ "$c" != "$worker_core" ]; then client_core=$c; break; fi
+done
+if [ "$client_core" = "$worker_core" ]; then
+  echo "run.sh: warning: one core only; hot-mode figures will be dominated by scheduling" >&2
+fi
+echo "run.sh: lease $lease (worker on core $worker_core, client on core $client_core)"
+out="$results/invocation-overhead-$stamp"
+"$hpcless" experiment invocation-overhead --lease "$lease" --out "$out" \
   --client-core "$client_core" --server-core "$worker_core" "$@"
+"$hpcless" lease release "$lease" >/dev/null
 echo "run.sh: results in $out/ (summary.csv, invocations.jsonl, metadata.json, latency.png)"
+
+out="$results/cold-start-$stamp"
+"$hpcless" experiment cold-start --out "$out" --repetitions 50
+echo "run.sh: results in $out/ (summary.csv, phases.jsonl, metadata.json, cold_start.png)"
+
+out="$results/idle-time-$stamp"
+"$hpcless" experiment idle-time --out "$out"
+echo "run.sh: results in $out/ (summary.csv, idle_time.csv, gaps.jsonl, idle_time.png)"
+
+"$hpcless" cluster down --dir "$cluster"

@@ -8,10 +8,13 @@
 #include <cxxopts.hpp>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "client/cli/lease_command.hpp"
 #include "client/lib/connection.hpp"
+#include "client/lib/lease_session.hpp"
 #include "comm/base/error.hpp"
 
 namespace hpcless::cli {
@@ -45,7 +48,10 @@ void print_latency(std::vector<double> us) {
 
 int invoke_main(int argc, char** argv) {
   cxxopts::Options opts("hpcless invoke", "Invoke one function on a worker and print its output.");
+  add_manager_options(opts);  // for --lease
   opts.add_options()("a,address", "worker HOST:PORT", cxxopts::value<std::string>())(
+      "lease", "invoke on this lease's workers (round-robin) instead of --address",
+      cxxopts::value<std::string>())(
       "f,function", "function name", cxxopts::value<std::string>())(
       "i,input", "input text", cxxopts::value<std::string>())(
       "input-file", "read the input from a file", cxxopts::value<std::string>())(
@@ -65,7 +71,10 @@ int invoke_main(int argc, char** argv) {
       std::printf("%s\n", opts.help().c_str());
       return 0;
     }
-    if (!args.count("address")) throw ConfigError("--address HOST:PORT is required");
+    if (!args.count("address") && !args.count("lease"))
+      throw ConfigError("--address HOST:PORT or --lease ID is required");
+    if (args.count("address") && args.count("lease"))
+      throw ConfigError("give --address or --lease, not both");
     if (!args.count("function")) throw ConfigError("--function NAME is required");
     if (args.count("input") && args.count("input-file"))
       throw ConfigError("give either --input or --input-file, not both");
@@ -87,17 +96,38 @@ int invoke_main(int argc, char** argv) {
     // A one-shot call has nothing to gain from spinning; --hot is for measuring.
     co.busy_poll = args.count("hot") > 0;
     co.hot_timeout_ms = args.count("hot") ? -1 : args.count("warm") ? 0 : 1000;
-    auto conn = client::Connection::connect(args["address"].as<std::string>(), co);
+    // With --lease: every worker of the lease, round-robin; the lease is not released here.
+    std::optional<client::LeaseClient> manager;
+    std::optional<client::Lease> lease;
+    std::unique_ptr<client::Connection> single;
+    if (args.count("lease")) {
+      manager.emplace(manager_options(args));
+      client::SessionOptions so = client::Lease::attach_defaults();
+      so.connect = co;
+      so.use_lease_hot_timeout = !args.count("hot") && !args.count("warm");
+      so.connect_deadline = timeout;
+      lease.emplace(client::Lease::attach(*manager, args["lease"].as<std::string>(), so));
+    } else {
+      single = client::Connection::connect(args["address"].as<std::string>(), co);
+    }
     const auto deadline = Deadline::after(timeout);
-    if (args.count("package-file"))
-      conn->load_package(read_file(args["package-file"].as<std::string>()), deadline);
-    const uint32_t fid = conn->function_id(args["function"].as<std::string>());
+    if (args.count("package-file")) {
+      const auto package = read_file(args["package-file"].as<std::string>());
+      if (lease)
+        lease->load_package(package, deadline);
+      else
+        single->load_package(package, deadline);
+    }
+    const std::string function = args["function"].as<std::string>();
+    (lease ? lease->worker(0) : *single).function_id(function);  // fails early, naming the offer
     client::InvocationResult result;
     std::vector<double> latency_us;
     if (repeat > 1) latency_us.reserve(repeat);
     for (uint64_t i = 0; i < repeat; ++i) {
       // Each repetition has the full timeout; the first one also covers connecting.
-      conn->invoke(fid, input, result, i == 0 ? deadline : Deadline::after(timeout));
+      client::Connection& conn = lease ? lease->next_worker() : *single;
+      conn.invoke(conn.function_id(function), input, result,
+                  i == 0 ? deadline : Deadline::after(timeout));
       if (!result.ok()) {
         std::fprintf(stderr, "hpcless invoke: %s%s\n", result.error_message().c_str(),
                      repeat > 1 ? (" (repetition " + std::to_string(i + 1) + ")").c_str() : "");

@@ -316,6 +316,8 @@ size_t Connection::read_replies() {
     auto p = stream_->payload();
     res.output.assign(p.begin(), p.end());
     res.server = h.timestamps;
+    res.phases = h.phases;
+    res.cold = h.cold();
     stream_->consume();
     s.state = Slot::State::kDone;
     ++completed;

@@ -45,6 +45,8 @@ struct InvocationResult {
   protocol::Status status = protocol::Status::kOk;
   std::vector<std::byte> output;       // the function's output, or the error message
   protocol::ServerTimestamps server;   // worker's recv/start/end/send (CLOCK_MONOTONIC)
+  protocol::PhaseTimes phases;         // download/compute/upload ns the function timed (0: unused)
+  bool cold = false;                   // the worker process ran this function for the first time
   uint64_t client_send_ns = 0;         // just before the request was written
   uint64_t client_recv_ns = 0;         // when the reply was decoded
   uint64_t request_id = 0;

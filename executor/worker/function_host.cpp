@@ -1,26 +1,79 @@
 #include "executor/worker/function_host.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <new>
 
 #include "comm/base/clock.hpp"
 
 namespace hpcless::executor {
 
-const hpcless_host_api FunctionHost::kApi = {
-    HPCLESS_ABI_VERSION,        sizeof(hpcless_host_api),  &FunctionHost::output_reserve,
-    &FunctionHost::output_append, &FunctionHost::set_error,  &FunctionHost::phase_begin,
-    &FunctionHost::phase_end,    &FunctionHost::now,
+namespace {
+
+// Entry points that have started in this process. Consulted only when a thread meets an entry
+// point it has not seen before; the per-thread list answers every later call without a lock.
+struct ProcessRuns {
+  std::mutex mu;
+  std::vector<hpcless_entry_fn> started;
 };
 
-FunctionHost::FunctionHost(uint32_t worker_id, uint32_t max_output)
-    : max_output_(max_output), buf_(new uint8_t[64 * 1024]), cap_(64 * 1024) {
+ProcessRuns& process_runs() {
+  static ProcessRuns runs;
+  return runs;
+}
+
+}  // namespace
+
+const hpcless_host_api FunctionHost::kApi = {
+    HPCLESS_ABI_VERSION,
+    sizeof(hpcless_host_api),
+    &FunctionHost::output_reserve,
+    &FunctionHost::output_append,
+    &FunctionHost::set_error,
+    &FunctionHost::phase_begin,
+    &FunctionHost::phase_end,
+    &FunctionHost::now,
+    &StorageServices::abi_error,
+    &StorageServices::abi_bucket,
+    &StorageServices::abi_object_get,
+    &StorageServices::abi_object_put,
+    &StorageServices::abi_kv_get,
+    &StorageServices::abi_kv_set,
+    &StorageServices::abi_kv_del,
+    &StorageServices::abi_kv_hset,
+    &StorageServices::abi_kv_hget,
+    &StorageServices::abi_kv_hgetall,
+};
+
+FunctionHost::FunctionHost(uint32_t worker_id, uint32_t max_output,
+                           std::shared_ptr<const storage::StorageConfig> storage)
+    : max_output_(max_output),
+      buf_(new uint8_t[64 * 1024]),
+      cap_(64 * 1024),
+      storage_(std::move(storage)) {
   ctx_.api = &kApi;
   ctx_.worker_id = worker_id;
   ctx_.rank = 0;
   ctx_.size = 1;
   ctx_.host = this;
   out_.host = this;
+  warm_.reserve(64);
+}
+
+bool FunctionHost::first_run_in_process(hpcless_entry_fn fn) {
+  if (std::find(warm_.begin(), warm_.end(), fn) != warm_.end()) return false;
+  bool first = false;
+  {
+    auto& runs = process_runs();
+    std::lock_guard lock(runs.mu);
+    if (std::find(runs.started.begin(), runs.started.end(), fn) == runs.started.end()) {
+      runs.started.push_back(fn);
+      first = true;
+    }
+  }
+  warm_.push_back(fn);
+  return first;
 }
 
 int FunctionHost::run(hpcless_entry_fn fn, uint32_t function_id, uint64_t request_id,
@@ -30,6 +83,10 @@ int FunctionHost::run(hpcless_entry_fn fn, uint32_t function_id, uint64_t reques
   out_.capacity = cap_;
   error_len_ = 0;
   for (auto& p : phase_ns_) p = 0;
+  for (auto& p : phase_start_) p = 0;
+  phases_used_ = false;
+  // Decided before the function runs (SeBS marked cold runs after the handler had returned).
+  cold_ = first_run_in_process(fn);
   ctx_.function_id = function_id;
   ctx_.request_id = request_id;
   return fn(&ctx_, reinterpret_cast<const uint8_t*>(input.data()), input.size(), &out_);
@@ -71,15 +128,24 @@ void FunctionHost::set_error(hpcless_context* ctx, const char* message) {
 
 void FunctionHost::phase_begin(hpcless_context* ctx, hpcless_phase phase) {
   if (phase < 0 || phase >= HPCLESS_PHASE_COUNT) return;
-  static_cast<FunctionHost*>(ctx->host)->phase_start_[phase] = now_ns();
+  auto* self = static_cast<FunctionHost*>(ctx->host);
+  self->phase_start_[phase] = now_ns();
+  self->phases_used_ = true;
 }
 
 void FunctionHost::phase_end(hpcless_context* ctx, hpcless_phase phase) {
   if (phase < 0 || phase >= HPCLESS_PHASE_COUNT) return;
   auto* self = static_cast<FunctionHost*>(ctx->host);
-  if (self->phase_start_[phase] != 0) self->phase_ns_[phase] += now_ns() - self->phase_start_[phase];
+  if (self->phase_start_[phase] != 0) {
+    self->phase_ns_[phase] += now_ns() - self->phase_start_[phase];
+    self->phase_start_[phase] = 0;  // an unmatched second end adds nothing
+  }
 }
 
 uint64_t FunctionHost::now(void) { return now_ns(); }
+
+StorageServices& StorageServices::of(hpcless_context* ctx) {
+  return static_cast<FunctionHost*>(ctx->host)->storage_;
+}
 
 }  // namespace hpcless::executor

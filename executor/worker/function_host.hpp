@@ -1,8 +1,9 @@
 // Runs one function invocation against the C ABI: builds the context, owns the growable output
-// sink and the error message, and times the phases.
+// sink and the error message, times the phases, decides whether the invocation is cold and
+// offers the run's storage (StorageServices) to the function.
 //
 // One FunctionHost per worker thread; its output buffer grows to the largest output seen and is
-// reused, so steady-state invocations allocate nothing.
+// reused, so steady-state invocations allocate nothing (storage calls do allocate: they are I/O).
 #pragma once
 
 #include <cstddef>
@@ -10,18 +11,23 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
+#include "executor/worker/storage_services.hpp"
 #include "functions/abi/hpcless_function.h"
 
 namespace hpcless::executor {
 
 class FunctionHost {
  public:
-  FunctionHost(uint32_t worker_id, uint32_t max_output);
+  // `storage` may be null: storage calls then fail with a clear message.
+  FunctionHost(uint32_t worker_id, uint32_t max_output,
+               std::shared_ptr<const storage::StorageConfig> storage = nullptr);
   FunctionHost(const FunctionHost&) = delete;
   FunctionHost& operator=(const FunctionHost&) = delete;
 
-  // Calls `fn`; returns its return code (0 = success).
+  // Calls `fn`; returns its return code (0 = success). Whether the call is cold is decided
+  // before `fn` runs.
   int run(hpcless_entry_fn fn, uint32_t function_id, uint64_t request_id,
           std::span<const std::byte> input);
   std::span<const std::byte> output() const noexcept {
@@ -29,8 +35,17 @@ class FunctionHost {
   }
   std::string_view error() const noexcept { return {error_, error_len_}; }
   uint64_t phase_ns(hpcless_phase p) const noexcept { return phase_ns_[p]; }
+  // Whether the last invocation timed any phase (then its phase block goes on the wire).
+  bool phases_used() const noexcept { return phases_used_; }
+  // Whether the last invocation was the first run of its entry point in this worker process
+  // (over all worker threads). Entry points stay loaded for the life of the process, so their
+  // address identifies them.
+  bool cold() const noexcept { return cold_; }
 
  private:
+  friend class StorageServices;  // reaches storage_ from a context
+  bool first_run_in_process(hpcless_entry_fn fn);
+
   static int output_reserve(hpcless_output* out, size_t extra);
   static int output_append(hpcless_output* out, const void* data, size_t len);
   static void set_error(hpcless_context* ctx, const char* message);
@@ -48,6 +63,10 @@ class FunctionHost {
   size_t error_len_ = 0;
   uint64_t phase_start_[HPCLESS_PHASE_COUNT] = {};
   uint64_t phase_ns_[HPCLESS_PHASE_COUNT] = {};
+  bool phases_used_ = false;
+  bool cold_ = false;
+  std::vector<hpcless_entry_fn> warm_;  // entry points this thread knows are warm
+  StorageServices storage_;
 };
 
 }  // namespace hpcless::executor

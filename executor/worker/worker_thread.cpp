@@ -27,6 +27,10 @@ constexpr uint32_t kHotChecksEvery = 256;  // hot-loop iterations between epoll/
 std::span<const std::byte> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
+// Single writer per counter: a relaxed load and store, not a locked read-modify-write.
+void add(std::atomic<uint64_t>& counter, uint64_t v) {
+  counter.store(counter.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+}
 }  // namespace
 
 struct WorkerThread::Conn {
@@ -47,7 +51,7 @@ WorkerThread::WorkerThread(uint32_t index, int core, WorkerConfig config,
       config_(std::move(config)),
       default_package_(std::move(package)),
       slot_(slot),
-      host_(index, config_.max_payload) {
+      host_(index, config_.max_payload, config_.storage) {
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw_system_error("epoll_create1");
   wake_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -112,7 +116,13 @@ void WorkerThread::run() {
       }
     } else {
       // Never block while a connection has frames buffered: epoll only reports the socket.
-      poll_events(backlog_ ? 0 : -1);
+      if (backlog_) {
+        poll_events(0);
+      } else {
+        const uint64_t t0 = now_ns();
+        poll_events(-1);
+        if (slot_ != nullptr) add(slot_->idle_ns, now_ns() - t0);
+      }
       sweep_closed();
     }
     if (backlog_) serve_backlog();
@@ -313,6 +323,15 @@ bool WorkerThread::handle_hello(Conn& c) {
 
 void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
   const Header& h = c.stream.header();
+  if (config_.lease && !config_.lease->open_at(arrival_ns)) {
+    const Status st = config_.lease->end_status();
+    if (slot_ != nullptr) add(slot_->errors, 1);
+    reply_error(c, h.request_id, st,
+                "lease " + config_.lease->id() +
+                    (st == Status::kTokenExpired ? " has expired; renew it before it ends"
+                                                 : " has ended (released or failed)"));
+    return;
+  }
   hpcless_entry_fn fn = c.package->function(h.function_id);
   if (fn == nullptr) {
     reply_error(c, h.request_id, Status::kUnknownFunction,
@@ -340,6 +359,12 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
   r.timestamps.start_ns = now_ns();
   const int rc = host_.run(fn, h.function_id, h.request_id, c.stream.payload());
   r.timestamps.end_ns = now_ns();
+  if (host_.cold()) r.flags |= protocol::kFlagCold;
+  if (host_.phases_used()) {
+    r.flags |= protocol::kFlagPhases;
+    for (int p = 0; p < HPCLESS_PHASE_COUNT; ++p)
+      r.phases.ns[p] = host_.phase_ns(static_cast<hpcless_phase>(p));
+  }
   std::span<const std::byte> out;
   std::string fallback;
   if (rc == 0) {
@@ -348,7 +373,13 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
   } else {
     r.type = MessageType::kError;
     r.status = Status::kFunctionFailed;
-    if (host_.error().empty()) {
+    if (config_.memory_limit_mb != 0 && host_.error() == "std::bad_alloc") {
+      r.status = Status::kMemoryLimit;
+      fallback = "function '" + c.package->function_name(h.function_id) +
+                 "' exceeded the lease's memory limit of " +
+                 std::to_string(config_.memory_limit_mb) + " MiB (std::bad_alloc)";
+      out = as_bytes(fallback);
+    } else if (host_.error().empty()) {
       fallback = "function '" + c.package->function_name(h.function_id) + "' returned " +
                  std::to_string(rc) + " without a message";
       out = as_bytes(fallback);
@@ -357,8 +388,12 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
     }
   }
   r.payload_len = static_cast<uint32_t>(out.size());
-  if (slot_ != nullptr)
+  if (slot_ != nullptr) {
+    add(slot_->busy_ns, r.timestamps.end_ns - r.timestamps.start_ns);
+    add(slot_->invocations, 1);
+    if (rc != 0) add(slot_->errors, 1);
     slot_->state.store(static_cast<uint32_t>(SlotState::kSending), std::memory_order_release);
+  }
   r.timestamps.send_ns = now_ns();
   c.stream.set_busy_poll(c.policy.hot());
   if (c.stream.send_frame(r, out, Deadline::after(config_.send_timeout)) != tcp::SendStatus::kOk)

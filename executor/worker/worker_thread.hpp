@@ -22,7 +22,12 @@
 #include "comm/protocol/frame.hpp"
 #include "executor/loader/package.hpp"
 #include "executor/worker/function_host.hpp"
+#include "executor/worker/lease_gate.hpp"
 #include "executor/worker/slot_table.hpp"
+
+namespace hpcless::storage {
+struct StorageConfig;
+}  // namespace hpcless::storage
 
 namespace hpcless::executor {
 
@@ -31,9 +36,14 @@ struct WorkerConfig {
   uint32_t max_inflight = 256;       // advertised to clients; they pipeline up to it
   std::string node_name = "localhost";
   std::chrono::milliseconds send_timeout{30000};
+  // The run's storage for functions (object and key-value); null: none configured.
+  std::shared_ptr<const storage::StorageConfig> storage;
   // Checks the lease token of a hello: returns kOk, or the refusal status with `why` filled.
   // Empty: accept every client (standalone executor).
   std::function<protocol::Status(std::string_view token, std::string& why)> verify_token;
+  // The lease this worker process serves; null for a standalone executor.
+  std::shared_ptr<const LeaseGate> lease;
+  uint64_t memory_limit_mb = 0;  // 0: none; used to name a std::bad_alloc as the lease's limit
 };
 
 class WorkerThread {

@@ -321,4 +321,38 @@ PlotResult plot_latency(const fs::path& dir, std::span<const SummaryRow> rows,
   return res;
 }
 
+PlotResult run_gnuplot_script(const fs::path& dir, const std::string& name,
+                              const std::string& script, std::chrono::milliseconds timeout) {
+  PlotResult res;
+  res.script = dir / (name + ".gp");
+  res.png = dir / (name + ".png");
+  res.svg = dir / (name + ".svg");
+  {
+    std::ofstream out(res.script, std::ios::trunc);
+    if (!out) throw Error("cannot create '" + res.script.string() + "': " + std::strerror(errno));
+    out << script;
+    if (!out.flush()) throw Error("cannot write '" + res.script.string() + "'");
+  }
+  const std::string gnuplot = find_on_path("gnuplot");
+  if (gnuplot.empty()) {
+    res.message = "gnuplot not found on PATH (install the Debian package gnuplot-nox); the script "
+                  "is kept at " + res.script.string();
+    return res;
+  }
+  const fs::path log = dir / (name + ".gnuplot.log");
+  const std::string why = run_in_dir(gnuplot, res.script.filename().string(), dir, log, timeout);
+  if (!why.empty()) {
+    res.message = why + "; the script is kept at " + res.script.string();
+    return res;
+  }
+  std::error_code ec;
+  if (!fs::exists(res.png, ec)) {
+    res.message = "gnuplot ran but wrote no " + res.png.filename().string() + " (see " +
+                  log.string() + ")";
+    return res;
+  }
+  res.ok = true;
+  return res;
+}
+
 }  // namespace hpcless::experiments

@@ -32,4 +32,11 @@ std::string latency_gnuplot_script(std::span<const SummaryRow> rows);
 PlotResult plot_latency(const std::filesystem::path& dir, std::span<const SummaryRow> rows,
                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// For other experiments' plots: writes `script` to dir/<name>.gp and runs gnuplot on it in
+// `dir` (killed after `timeout`; output in <name>.gnuplot.log). The script must draw
+// <name>.png and <name>.svg. Reports like plot_latency.
+PlotResult run_gnuplot_script(const std::filesystem::path& dir, const std::string& name,
+                              const std::string& script,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 }  // namespace hpcless::experiments

@@ -3,10 +3,12 @@
 #include <charconv>
 #include <cstdio>
 #include <cxxopts.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "client/lib/lease_client.hpp"
 #include "comm/base/error.hpp"
 #include "experiments/invocation_overhead/invocation_overhead.hpp"
 
@@ -83,6 +85,20 @@ InvocationOverheadConfig parse(const cxxopts::ParseResult& args) {
   if (!args.count("out")) throw ConfigError("--out DIR is required");
   // --address is checked by normalized(): only the hpcless system needs it.
   if (args.count("address")) c.address = args["address"].as<std::string>();
+  if (args.count("lease")) {
+    // A managed executor: the lease's first worker, with its token (manager from --manager or
+    // $HPCLESS_MANAGER, API token from $HPCLESS_API_TOKEN).
+    if (args.count("address")) throw ConfigError("give --address or --lease, not both");
+    std::optional<std::string> url;
+    if (args.count("manager")) url = args["manager"].as<std::string>();
+    const client::LeaseClient manager(client::ManagerOptions::resolve(url, std::nullopt));
+    const auto lease = manager.get(args["lease"].as<std::string>());
+    if (!lease.active() || lease.allocations.empty())
+      throw ConfigError("lease " + lease.id + " is " + lease.state + "; acquire a new one");
+    c.address = lease.allocations.front().address;
+    c.token = lease.allocations.front().token;
+    c.lease = lease.id;
+  }
   if (args.count("systems")) {
     for (auto item : split_list(args["systems"].as<std::string>()))
       c.systems.emplace_back(item);  // normalized() rejects unknown (and empty) names
@@ -136,6 +152,10 @@ int invocation_overhead_main(int argc, char** argv) {
   auto add = opts.add_options();
   add("a,address", "executor HOST:PORT (required unless --systems leaves out hpcless)",
       cxxopts::value<std::string>());
+  add("lease", "instead of --address: the first worker of this lease (a managed executor)",
+      cxxopts::value<std::string>());
+  add("manager", "manager URL for --lease (default: $HPCLESS_MANAGER)",
+      cxxopts::value<std::string>());
   add("o,out", "results folder to create (required; must not hold a run)",
       cxxopts::value<std::string>());
   add("f,function", "function to invoke (validated for echo and noop)",
@@ -183,6 +203,9 @@ int invocation_overhead_main(int argc, char** argv) {
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: %s (see --help)\n", kProgram, e.what());
     return 2;
+  } catch (const std::exception& e) {  // --lease: the manager refused or cannot be reached
+    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
+    return 1;
   }
 
   try {

@@ -103,6 +103,7 @@ client::ConnectOptions connect_options(const InvocationOverheadConfig& cfg, Poll
   o.busy_poll = mode == PollMode::kHot;
   o.client_name = "hpcless-experiment-invocation-overhead";
   o.connect_timeout = std::chrono::milliseconds(cfg.timeout_ms);
+  o.token = cfg.token;
   return o;
 }
 
@@ -411,6 +412,7 @@ json InvocationOverheadConfig::to_json() const {
   for (auto m : modes) modes_j.push_back(to_string(m));
   return {
       {"address", address},
+      {"lease", lease.empty() ? nlohmann::json(nullptr) : nlohmann::json(lease)},
       {"out_dir", out_dir.string()},
       {"function", function},
       {"systems", systems},

@@ -50,6 +50,8 @@ struct InvocationOverheadConfig {
   int client_core = 0;              // -1: do not pin
   int server_core = 1;              // baseline servers' threads; should be the worker's core
   int timeout_ms = 10000;           // deadline of each invocation and connect
+  std::string token;                // lease token for a managed executor (never written out)
+  std::string lease;                // the lease it came from, for metadata.json
 
   nlohmann::json to_json() const;
 };

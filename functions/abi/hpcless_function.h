@@ -46,6 +46,17 @@ typedef enum hpcless_phase {
   HPCLESS_PHASE_COUNT = 3
 } hpcless_phase;
 
+/* Return codes of the storage calls. */
+#define HPCLESS_STORAGE_OK 0
+#define HPCLESS_STORAGE_NOT_FOUND 1
+#define HPCLESS_STORAGE_ERROR (-1)
+
+/* Receives data from a storage call in chunks; returns 0 to continue, non-zero to abort. */
+typedef int (*hpcless_sink_fn)(void* user, const void* data, size_t len);
+/* Receives one field/value pair of a hash; returns 0 to continue, non-zero to abort. */
+typedef int (*hpcless_pair_sink_fn)(void* user, const char* field, size_t field_len,
+                                    const void* value, size_t value_len);
+
 /* Services of the executor, reached through ctx->api (so packages need no link-time symbols). */
 typedef struct hpcless_host_api {
   uint32_t abi_version; /* HPCLESS_ABI_VERSION */
@@ -62,7 +73,47 @@ typedef struct hpcless_host_api {
   void (*phase_end)(hpcless_context* ctx, hpcless_phase phase);
   /* Monotonic nanoseconds, the same clock as the server timestamps. */
   uint64_t (*now_ns)(void);
+
+  /* ---- Storage (added after the first release: check HPCLESS_API_HAS(api, member) first) ----
+   *
+   * Object storage (S3) and key-value storage (Redis) of the run, configured on the executor
+   * (the "storage" section of its config). Every call returns HPCLESS_STORAGE_OK (0), or
+   * HPCLESS_STORAGE_NOT_FOUND (1) where documented, or HPCLESS_STORAGE_ERROR (-1): then
+   * storage_error() describes the failure (also when no storage is configured). Strings are
+   * (pointer, length) pairs and need not be NUL-terminated. Data is handed out through a sink
+   * called zero or more times with consecutive chunks; a sink returning non-zero aborts the call
+   * with HPCLESS_STORAGE_ERROR. Calls block the worker thread until done (or the storage
+   * client's own timeout, which gives an error). */
+  /* Message of the last failed storage call on this context: NUL-terminated, owned by the host,
+   * valid until the next storage call on this context. Never NULL. */
+  const char* (*storage_error)(hpcless_context* ctx);
+  /* The run's benchmark bucket, through the sink. */
+  int (*storage_bucket)(hpcless_context* ctx, hpcless_sink_fn sink, void* user);
+  /* Reads a whole object. NOT_FOUND when the bucket holds no such key. */
+  int (*object_get)(hpcless_context* ctx, const char* bucket, size_t bucket_len, const char* key,
+                    size_t key_len, hpcless_sink_fn sink, void* user);
+  /* Writes (replaces) a whole object. */
+  int (*object_put)(hpcless_context* ctx, const char* bucket, size_t bucket_len, const char* key,
+                    size_t key_len, const void* data, size_t data_len);
+  /* Key-value strings. kv_get and kv_del give NOT_FOUND for a missing key. */
+  int (*kv_get)(hpcless_context* ctx, const char* key, size_t key_len, hpcless_sink_fn sink,
+                void* user);
+  int (*kv_set)(hpcless_context* ctx, const char* key, size_t key_len, const void* value,
+                size_t value_len);
+  int (*kv_del)(hpcless_context* ctx, const char* key, size_t key_len);
+  /* Hashes (a key holding field -> value pairs), e.g. one shopping cart. kv_hget gives NOT_FOUND
+   * for a missing key or field; kv_hgetall calls `pair` once per field (none for a missing key). */
+  int (*kv_hset)(hpcless_context* ctx, const char* key, size_t key_len, const char* field,
+                 size_t field_len, const void* value, size_t value_len);
+  int (*kv_hget)(hpcless_context* ctx, const char* key, size_t key_len, const char* field,
+                 size_t field_len, hpcless_sink_fn sink, void* user);
+  int (*kv_hgetall)(hpcless_context* ctx, const char* key, size_t key_len,
+                    hpcless_pair_sink_fn pair, void* user);
 } hpcless_host_api;
+
+/* True when the executor's API table has `member` (older executors have a shorter table). */
+#define HPCLESS_API_HAS(api, member)                  \
+  ((api)->struct_size >= offsetof(hpcless_host_api, member) + sizeof(((hpcless_host_api*)0)->member))
 
 struct hpcless_output {
   uint8_t* data;   /* bytes written so far start here */

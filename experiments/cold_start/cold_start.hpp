@@ -1,0 +1,88 @@
+// Experiment `cold-start`: how long from asking for a lease to the first result, by phase.
+//
+// Each repetition, on a fresh lease:
+//   grant             POST /v1/leases until the 201 answer (manager: placement, tokens, SQLite)
+//   connect-spawn     TCP connect to every allocation's executor until the hello-ack (in
+//                     parallel; the slowest counts); the executor spawns the lease's worker
+//                     process on the first connection, so this phase holds the process spawn
+//   package-load      shipping --package-file to the workers (0 and no row without one)
+//   first-invocation  the first invocation's round trip on the fresh worker (function load and
+//                     first-touch costs included)
+//   total             grant start -> first result (the cold start)
+//   release           DELETE /v1/leases/{id} (after the result; not part of total)
+// Records are written after each repetition, never inside the timed part.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "client/lib/lease_client.hpp"
+#include "experiments/common/plot.hpp"
+#include "experiments/common/results.hpp"
+
+namespace hpcless::experiments {
+
+// Phase names, in order (summary.csv's mode column).
+inline constexpr const char* kColdPhases[] = {
+    "grant", "connect-spawn", "package-load", "first-invocation", "total", "release"};
+
+struct ColdStartConfig {
+  client::ManagerOptions manager;
+  std::filesystem::path out_dir;
+  size_t repetitions = 20;  // timed repetitions
+  size_t warmup = 1;        // repetitions before them, recorded but not summarized
+  int cores = 1;            // per lease
+  double lease_seconds = 30;
+  uint64_t memory_mb = 0;
+  std::string policy;             // empty: the manager's default
+  int32_t hot_timeout_ms = -1;    // the lease's (and the connection's) hot timeout
+  bool client_busy_poll = false;  // how the client waits for the first result
+  std::string function = "echo";
+  size_t payload = 64;
+  std::filesystem::path package_file;  // shipped after connecting when set
+  int pause_ms = 50;                   // between repetitions (the executor retires the old worker)
+  int timeout_ms = 10000;              // connect and invocation deadline
+
+  nlohmann::json to_json() const;  // without the API token
+};
+
+// One repetition, in microseconds (negative: the phase did not run).
+struct ColdStartSample {
+  uint64_t rep = 0;
+  bool warmup = false;
+  std::string lease;
+  std::vector<std::string> nodes;
+  double grant_us = -1, connect_us = -1, package_us = -1, first_us = -1, total_us = -1,
+         release_us = -1;
+  std::string error;  // empty: success
+};
+
+struct ColdStartOutcome {
+  std::filesystem::path results_dir;
+  std::vector<SummaryRow> rows;  // one per phase (mode = phase name)
+  std::vector<ColdStartSample> samples;
+  PlotResult plot;
+  size_t failures = 0;
+};
+
+// Checks the configuration (ConfigError) and fills defaults.
+ColdStartConfig normalized(ColdStartConfig c);
+
+// Runs the experiment; progress lines to `progress` (nullptr: silent). Throws ConfigError for a
+// bad configuration, Error when the manager is unreachable or three repetitions in a row fail;
+// what was measured is in the results folder with summary and metadata by then.
+ColdStartOutcome run_cold_start(const ColdStartConfig& config, std::FILE* progress);
+
+// The table printed after a run: phase, count, p50, p90, p99, mean, max (ms).
+std::string format_cold_start_table(const std::vector<SummaryRow>& rows);
+
+// The gnuplot script for cold_start.png/.svg: stacked p50 and p99 of the phases, and the phases
+// of every repetition stacked.
+std::string cold_start_gnuplot_script(const std::vector<SummaryRow>& rows,
+                                      const std::vector<ColdStartSample>& samples);
+
+}  // namespace hpcless::experiments

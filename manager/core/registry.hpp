@@ -1,0 +1,155 @@
+// The registry: nodes, leases and their core allocations. The operations of the REST API and of
+// the reaper (expiry, dead nodes) live here.
+//
+// State: an in-memory index (per-node core owners, active leases) for fast placement, backed by
+// the StateStore. Every mutation computes its result first, writes it to the database in one
+// transaction (state and ledger entries together) and only then applies it to memory, so a failed
+// write leaves both unchanged (the caller gets an error, nothing was granted).
+//
+// Thread safety: every public member is thread-safe (one mutex; placement and the SQLite commit
+// happen under it, which serializes grants: no core can be handed out twice).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "manager/core/metrics.hpp"
+#include "manager/core/model.hpp"
+#include "manager/store/state_store.hpp"
+
+namespace hpcless::manager {
+
+struct RegistrySettings {
+  int64_t heartbeat_interval_ms = 500;
+  int64_t dead_after_ms = 3000;
+  std::string token_secret;  // at least 16 bytes
+  // Ended leases stay in memory this long (to collect the executors' final usage, which arrives
+  // with their next heartbeats), then GET reads them from the database and later reports are
+  // ignored. Bounded in count too: ~1 KB each.
+  int64_t ended_retention_ms = 2 * 60 * 1000;
+  size_t ended_retention_max = 4096;
+};
+
+// POST /v1/nodes, validated.
+struct NodeRegistration {
+  std::string name;
+  std::string address;
+  std::vector<int> cores;
+  uint64_t memory_mb = 0;
+  std::vector<std::string> transports{"tcp"};
+  int64_t walltime_end_ms = 0;
+};
+
+// One entry of a heartbeat, validated.
+struct LeaseReport {
+  enum class State { kRunning, kFailed, kStopped };
+  std::string id;
+  State state = State::kRunning;
+  std::optional<std::string> reason;
+  std::optional<Usage> usage;
+};
+
+// POST /v1/leases, validated.
+struct LeaseRequest {
+  int cores = 1;
+  uint64_t memory_mb = 0;
+  int64_t duration_ms = 0;
+  std::string transport = "tcp";
+  int32_t hot_timeout_ms = -1;
+  Policy policy = Policy::kFirstFit;
+};
+
+struct NodeView {
+  Node node;
+  std::vector<int> free_cores;  // empty while dead
+  uint64_t free_memory_mb = 0;
+  std::vector<std::string> leases;  // active leases with an allocation on the node
+};
+
+struct RegistryStats {
+  size_t nodes_alive = 0;
+  size_t nodes_dead = 0;
+  size_t cores_free = 0;  // on alive nodes
+  size_t cores_leased = 0;
+  size_t leases_active = 0;
+};
+
+class Registry {
+ public:
+  // Loads the state from `store` (which must outlive the registry): active leases keep their
+  // allocations; leases whose expiry passed while the manager was down are expired (ledger
+  // entry); nodes alive at shutdown count as having sent a heartbeat now.
+  Registry(StateStore& store, RegistrySettings settings, Metrics& metrics);
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // ---- nodes ----
+  void register_node(const NodeRegistration& r);
+  // The answer's "leases": every lease active on that node. Throws ApiError 404 for a node that
+  // is not registered or was declared dead (the executor then registers again).
+  nlohmann::json heartbeat(const std::string& node, const std::vector<LeaseReport>& reports);
+  std::vector<NodeView> nodes() const;
+
+  // ---- leases ----
+  Lease grant(const LeaseRequest& req);    // ApiError 409 (whole refusal) with the reason
+  Lease get(const std::string& id) const;  // ApiError 404
+  Lease renew(const std::string& id, int64_t duration_ms);  // ApiError 404, 409
+  Lease release(const std::string& id);                     // ApiError 404; idempotent
+  // Newest first; std::nullopt: every state. Active leases come from memory, others from the
+  // database.
+  std::vector<Lease> leases(std::optional<LeaseState> state, size_t limit) const;
+
+  // ---- time ----
+  // Expires leases at their expiry and declares nodes dead after dead_after_ms without a
+  // heartbeat. Returns the milliseconds until the next such deadline (capped at `max_wait_ms`).
+  int64_t reap(int64_t max_wait_ms);
+
+  RegistryStats stats() const;
+  const RegistrySettings& settings() const noexcept { return settings_; }
+
+ private:
+  struct NodeEntry;
+  struct Ended {
+    Lease lease;
+    int64_t ended_ms;
+  };
+
+  NodeEntry* find_node(const std::string& name) const;
+  const Lease* find_in_memory(const std::string& id) const;
+  void sign_tokens(Lease& l) const;
+  // Lease ends are built, persisted (inside the caller's transaction), then applied after commit.
+  Lease ended_copy(const Lease& l, LeaseState state, int64_t now_ms,
+                   std::optional<std::string> reason) const;
+  void persist_end(const Lease& ended, LedgerKind kind, const std::optional<std::string>& node,
+                   nlohmann::json detail);
+  void apply_end(Lease ended);
+  void persist_usage_entry(const Lease& l, int64_t now_ms);
+  void prune_ended(int64_t now_ms);
+  [[noreturn]] void fail_inconsistent(const std::string& what) const;
+
+  StateStore& store_;
+  RegistrySettings settings_;
+  Metrics& metrics_;
+
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<NodeEntry>> nodes_;  // registration order
+  std::unordered_map<std::string, NodeEntry*> by_name_;
+  std::map<int64_t, Lease> active_;                      // by seq
+  std::unordered_map<std::string, int64_t> active_ids_;  // id -> seq
+  std::unordered_map<std::string, Ended> ended_;
+  std::deque<std::string> ended_order_;
+  int64_t last_lease_seq_ = 0;
+  int64_t last_node_seq_ = 0;
+};
+
+}  // namespace hpcless::manager

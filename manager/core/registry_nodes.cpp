@@ -1,0 +1,283 @@
+// Registry: node registration, heartbeats (executor reports), node listing, the reaper (expiry and
+// dead nodes) and statistics.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "comm/auth/lease_token.hpp"
+#include "comm/base/log.hpp"
+#include "manager/core/api_error.hpp"
+#include "manager/core/registry_node_entry.hpp"
+
+namespace hpcless::manager {
+
+using nlohmann::json;
+
+namespace {
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s;
+}
+
+}  // namespace
+
+void Registry::register_node(const NodeRegistration& r) {
+  std::lock_guard lk(mu_);
+  const int64_t now = auth::unix_now_ms();
+  NodeEntry* e = find_node(r.name);
+
+  Node n;
+  n.name = r.name;
+  n.reg_seq = e ? e->node.reg_seq : last_node_seq_ + 1;  // keeps its place in first-fit order
+  n.address = r.address;
+  n.cores = r.cores;
+  n.memory_mb = r.memory_mb;
+  n.transports = r.transports;
+  n.walltime_end_ms = r.walltime_end_ms;
+  n.state = NodeState::kAlive;
+  n.registered_ms = now;
+  n.last_heartbeat_ms = now;
+
+  // Registering again while alive keeps the node's active leases, except those holding cores the
+  // node no longer offers; a new address is passed on to the leases' allocations.
+  std::vector<Lease> ended, readdressed;
+  if (e && e->alive()) {
+    const std::set<int> offered(r.cores.begin(), r.cores.end());
+    for (const auto& id : e->leases) {
+      const Lease& l = active_.at(active_ids_.at(id));
+      const Allocation* a = l.allocation_on(r.name);
+      if (!a) continue;
+      std::vector<int> gone;
+      for (int c : a->cores)
+        if (!offered.count(c)) gone.push_back(c);
+      if (!gone.empty()) {
+        ended.push_back(
+            ended_copy(l, LeaseState::kFailed, now,
+                       "node " + r.name + " registered again without core(s) " + join_ints(gone)));
+      } else if (a->address != r.address) {
+        Lease upd = l;
+        upd.allocation_on(r.name)->address = r.address;
+        readdressed.push_back(std::move(upd));
+      }
+    }
+  }
+
+  {
+    sqlite::Transaction tx(store_.db());
+    store_.upsert_node(n);
+    for (const auto& l : ended) persist_end(l, LedgerKind::kFail, r.name, {{"reason", *l.reason}});
+    for (const auto& l : readdressed) store_.update_lease(l);
+    store_.append_ledger(now, LedgerKind::kNodeRegister, std::nullopt, r.name,
+                         {{"address", n.address},
+                          {"cores", n.cores},
+                          {"memory_mb", n.memory_mb},
+                          {"transports", n.transports},
+                          {"walltime_end_ms", n.walltime_end_ms},
+                          {"previous_state", e ? json(to_string(e->node.state)) : json(nullptr)}});
+    tx.commit();
+  }
+
+  for (auto& l : ended) apply_end(std::move(l));
+  for (auto& l : readdressed) active_.at(l.seq) = std::move(l);
+  if (!e) {
+    auto fresh = std::make_unique<NodeEntry>();
+    e = fresh.get();
+    by_name_[r.name] = e;
+    nodes_.push_back(std::move(fresh));
+    last_node_seq_ = n.reg_seq;
+  }
+  e->node = std::move(n);
+  e->set_cores(r.cores);
+  e->last_heartbeat_mono_ms = mono_ms();
+  log::info("node " + r.name + " registered at " + r.address + " with " +
+            std::to_string(r.cores.size()) + " cores");
+}
+
+json Registry::heartbeat(const std::string& name, const std::vector<LeaseReport>& reports) {
+  std::lock_guard lk(mu_);
+  NodeEntry* e = find_node(name);
+  if (!e)
+    throw ApiError(404, "node '" + name + "' is not registered; register it with POST /v1/nodes");
+  if (!e->alive())
+    throw ApiError(404, "node '" + name + "' was declared dead after " +
+                            std::to_string(settings_.dead_after_ms) +
+                            " ms without a heartbeat; register it again with POST /v1/nodes");
+  const int64_t now = auth::unix_now_ms();
+  e->last_heartbeat_mono_ms = mono_ms();
+  e->node.last_heartbeat_ms = now;
+
+  // The last report for an id wins.
+  std::map<std::string, const LeaseReport*> latest;
+  for (const auto& r : reports) latest[r.id] = &r;
+
+  std::vector<Lease> usage_updates, ended_now, final_reports;
+  for (const auto& [id, r] : latest) {
+    if (auto it = active_ids_.find(id); it != active_ids_.end()) {
+      const Lease& l = active_.at(it->second);
+      const Allocation* a = l.allocation_on(name);
+      if (!a) continue;  // not this node's lease: ignore the report
+      if (r->state == LeaseReport::State::kRunning) {
+        if (r->usage && *r->usage != a->usage) {
+          Lease upd = l;
+          upd.allocation_on(name)->usage = *r->usage;
+          usage_updates.push_back(std::move(upd));
+        }
+        continue;
+      }
+      // The executor's worker for an active lease failed or stopped: the lease cannot be served.
+      std::string reason = "node " + name + ": ";
+      if (r->state == LeaseReport::State::kFailed)
+        reason += r->reason.value_or("worker failed");
+      else
+        reason += "worker stopped while the lease was active" +
+                  (r->reason ? " (" + *r->reason + ")" : std::string());
+      Lease upd = ended_copy(l, LeaseState::kFailed, now, reason);
+      Allocation* ua = upd.allocation_on(name);
+      if (r->usage) ua->usage = *r->usage;
+      ua->usage_final = true;
+      ended_now.push_back(std::move(upd));
+    } else if (auto et = ended_.find(id); et != ended_.end()) {
+      // A lease that ended here: the executor's final figures once it stopped the worker.
+      const Lease& l = et->second.lease;
+      const Allocation* a = l.allocation_on(name);
+      if (!a || a->usage_final || r->state == LeaseReport::State::kRunning) continue;
+      Lease upd = l;
+      Allocation* ua = upd.allocation_on(name);
+      if (r->usage) ua->usage = *r->usage;
+      ua->usage_final = true;
+      final_reports.push_back(std::move(upd));
+    }
+  }
+
+  if (!usage_updates.empty() || !ended_now.empty() || !final_reports.empty()) {
+    sqlite::Transaction tx(store_.db());
+    for (const auto& l : usage_updates) store_.update_lease(l);
+    for (const auto& l : ended_now)
+      persist_end(l, LedgerKind::kFail, name, {{"reason", *l.reason}});
+    for (const auto& l : final_reports) {
+      store_.update_lease(l);
+      persist_usage_entry(l, now);
+    }
+    tx.commit();
+    for (auto& l : usage_updates) active_.at(l.seq) = std::move(l);
+    for (auto& l : ended_now) {
+      log::warn("lease " + l.id + " failed: " + *l.reason);
+      apply_end(std::move(l));
+    }
+    for (auto& l : final_reports) ended_.at(l.id).lease = std::move(l);
+  }
+
+  json leases = json::array();
+  for (const auto& id : e->leases) {
+    const Lease& l = active_.at(active_ids_.at(id));
+    const Allocation* a = l.allocation_on(name);
+    leases.push_back({{"id", l.id},
+                      {"cores", a->cores},
+                      {"memory_mb", a->memory_mb},
+                      {"expires_at_ms", l.expires_at_ms},
+                      {"hot_timeout_ms", l.hot_timeout_ms},
+                      {"transport", l.transport},
+                      {"token", a->token}});
+  }
+  return {{"leases", std::move(leases)}};
+}
+
+std::vector<NodeView> Registry::nodes() const {
+  std::lock_guard lk(mu_);
+  std::vector<NodeView> out;
+  out.reserve(nodes_.size());
+  for (const auto& e : nodes_) {
+    NodeView v;
+    v.node = e->node;
+    if (e->alive()) {
+      v.free_cores = e->free_cores();
+      v.free_memory_mb = e->free_memory_mb();
+    }
+    v.leases.assign(e->leases.begin(), e->leases.end());
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+int64_t Registry::reap(int64_t max_wait_ms) {
+  std::lock_guard lk(mu_);
+  const int64_t now = auth::unix_now_ms();
+  const int64_t mono = mono_ms();
+
+  std::vector<const Lease*> expiring;
+  for (const auto& [seq, l] : active_)
+    if (l.expires_at_ms <= now) expiring.push_back(&l);
+  std::vector<NodeEntry*> dying;
+  for (const auto& n : nodes_)
+    if (n->alive() && mono - n->last_heartbeat_mono_ms >= settings_.dead_after_ms)
+      dying.push_back(n.get());
+
+  if (!expiring.empty() || !dying.empty()) {
+    std::vector<Lease> ended;
+    std::set<std::string> ending;
+    {
+      sqlite::Transaction tx(store_.db());
+      // Expiries first: a lease that reached its expiry before its node died simply expired.
+      for (const Lease* l : expiring) {
+        Lease e = ended_copy(*l, LeaseState::kExpired, now, std::nullopt);
+        persist_end(e, LedgerKind::kExpire, std::nullopt, {{"expires_at_ms", l->expires_at_ms}});
+        ending.insert(e.id);
+        ended.push_back(std::move(e));
+      }
+      for (NodeEntry* n : dying) {
+        const std::string reason = "node " + n->node.name + " missed heartbeats";
+        json failed = json::array();
+        for (const auto& id : n->leases) {
+          if (!ending.insert(id).second) continue;
+          Lease e = ended_copy(active_.at(active_ids_.at(id)), LeaseState::kFailed, now, reason);
+          persist_end(e, LedgerKind::kFail, n->node.name, {{"reason", reason}});
+          failed.push_back(id);
+          ended.push_back(std::move(e));
+        }
+        store_.set_node_state(n->node.name, NodeState::kDead);
+        store_.append_ledger(now, LedgerKind::kNodeDead, std::nullopt, n->node.name,
+                             {{"last_heartbeat_ms", n->node.last_heartbeat_ms},
+                              {"dead_after_ms", settings_.dead_after_ms},
+                              {"failed_leases", std::move(failed)}});
+      }
+      tx.commit();
+    }
+    for (auto& e : ended) {
+      if (e.state == LeaseState::kFailed) log::warn("lease " + e.id + " failed: " + *e.reason);
+      apply_end(std::move(e));
+    }
+    for (NodeEntry* n : dying) {
+      n->node.state = NodeState::kDead;
+      log::warn("node " + n->node.name + " declared dead: no heartbeat for " +
+                std::to_string(mono - n->last_heartbeat_mono_ms) + " ms");
+    }
+  }
+  prune_ended(now);
+
+  int64_t wait = max_wait_ms;
+  for (const auto& [seq, l] : active_) wait = std::min(wait, l.expires_at_ms - now);
+  for (const auto& n : nodes_)
+    if (n->alive())
+      wait = std::min(wait, n->last_heartbeat_mono_ms + settings_.dead_after_ms - mono);
+  return std::max<int64_t>(wait, 0);
+}
+
+RegistryStats Registry::stats() const {
+  std::lock_guard lk(mu_);
+  RegistryStats s;
+  for (const auto& n : nodes_) {
+    if (n->alive()) {
+      ++s.nodes_alive;
+      s.cores_free += n->free;
+    } else {
+      ++s.nodes_dead;
+    }
+    s.cores_leased += n->owner.size() - n->free;
+  }
+  s.leases_active = active_.size();
+  return s;
+}
+
+}  // namespace hpcless::manager
