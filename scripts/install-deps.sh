@@ -14,6 +14,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # plots and process tools used by the scripts and tests
   gnuplot-nox procps iproute2
+  # 110.dynamic-html renders its page with ctemplate
+  libctemplate-dev
   # compute benchmarks (functions/210-603; found through pkg-config, tar for a test)
   libigraph-dev libjpeg-dev libpng-dev libzstd-dev libopenblas-dev tar
   # storage clients (S3 over libcurl + OpenSSL, Redis over hiredis) and their test servers
