@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job on one machine: installs what is missing, builds, brings up a local cluster
-# (`hpcless cluster up`: hpcless-manager and 2 executors), and runs on leases:
+# (`hpcless cluster up --storage`: hpcless-manager, 2 executors, redis-server and an S3 server),
+# and runs on leases:
 #   invocation-overhead  hpcless vs raw TCP and gRPC, hot and warm (on a 1-core lease)
 #   cold-start           lease -> first result, by phase
 #   idle-time            latency after idle gaps: hot, warm, lease expired, re-lease (~1 min)
+#   bench                every benchmark function at size small, cold and warm, with phases
 # It prints the tables and where the results and plots are, and takes the cluster down.
 #
 # Usage: scripts/run.sh [invocation-overhead options...]  e.g. --repetitions 5000 --sizes 64,1M
@@ -26,10 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$hpcless" cluster up --nodes 2 --cores-per-node 1 --dir "$cluster" \
+"$hpcless" cluster up --nodes 2 --cores-per-node 1 --storage --dir "$cluster" \
   --package "$build/packages/libhpcless_core_functions.so"
 # shellcheck source=/dev/null
-source "$cluster/env"  # HPCLESS_MANAGER, HPCLESS_API_TOKEN
+source "$cluster/env"  # HPCLESS_MANAGER, HPCLESS_API_TOKEN, HPCLESS_STORAGE_CONFIG
 
 results="${HPCLESS_RESULTS:-results}"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -60,5 +62,15 @@ echo "run.sh: results in $out/ (summary.csv, phases.jsonl, metadata.json, cold_s
 out="$results/idle-time-$stamp"
 "$hpcless" experiment idle-time --out "$out"
 echo "run.sh: results in $out/ (summary.csv, idle_time.csv, gaps.jsonl, idle_time.png)"
+
+# Every benchmark function at size small on a 1-core lease: the first invocation of each is cold
+# (a fresh worker), the rest warm; every output is validated.
+out="$results/bench-small-$stamp"
+"$hpcless" bench prepare all --size small >/dev/null
+lease=$("$hpcless" lease acquire --cores 1 --seconds 3600 --quiet)
+"$hpcless" bench run all --size small --repetitions "${HPCLESS_BENCH_REPETITIONS:-6}" \
+  --lease "$lease" --out "$out"
+"$hpcless" lease release "$lease" >/dev/null
+echo "run.sh: results in $out/ (summary.csv, invocations.jsonl, metadata.json, phases.png)"
 
 "$hpcless" cluster down --dir "$cluster"

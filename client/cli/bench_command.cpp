@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <cxxopts.hpp>
 #include <memory>
 #include <optional>
@@ -53,6 +54,14 @@ int list_main() {
   return 0;
 }
 
+// --config, else $HPCLESS_STORAGE_CONFIG (exported by `cluster up --storage`), else none.
+std::string storage_config_arg(const cxxopts::ParseResult& args) {
+  const std::string c = args["config"].as<std::string>();
+  if (!c.empty()) return c;
+  const char* e = std::getenv("HPCLESS_STORAGE_CONFIG");
+  return e != nullptr ? e : "";
+}
+
 int prepare_main(int argc, char** argv) {
   cxxopts::Options opts("hpcless bench prepare",
                         "Generate the inputs of benchmarks (deterministically) and upload what "
@@ -60,7 +69,9 @@ int prepare_main(int argc, char** argv) {
   opts.positional_help("NAME|all ...");
   opts.add_options()("size", "size class: test, small or large",
                      cxxopts::value<std::string>()->default_value("test"))(
-      "config", "JSON file with a \"storage\" section (e.g. config/local.json)",
+      "config",
+      "JSON file with a \"storage\" section (e.g. config/local.json; default "
+      "$HPCLESS_STORAGE_CONFIG, set by a cluster started with --storage)",
       cxxopts::value<std::string>()->default_value(""))(
       "names", "benchmarks", cxxopts::value<std::vector<std::string>>())("h,help",
                                                                          "show this help");
@@ -74,7 +85,7 @@ int prepare_main(int argc, char** argv) {
   const auto specs = bench::select_benchmarks(
       bench::all_benchmarks(), args.count("names") ? args["names"].as<std::vector<std::string>>()
                                                    : std::vector<std::string>{});
-  auto storage = bench::StorageSession::from_file(args["config"].as<std::string>());
+  auto storage = bench::StorageSession::from_file(storage_config_arg(args));
   int failed = 0;
   for (const auto* s : specs) {
     try {
@@ -170,7 +181,9 @@ int run_main(int argc, char** argv) {
       cxxopts::value<std::string>());
   add("token-file", "API token file for --lease (default: $HPCLESS_API_TOKEN)",
       cxxopts::value<std::string>());
-  add("config", "JSON file with a \"storage\" section (e.g. config/local.json)",
+  add("config",
+      "JSON file with a \"storage\" section (e.g. config/local.json; default "
+      "$HPCLESS_STORAGE_CONFIG)",
       cxxopts::value<std::string>()->default_value(""));
   add("o,out", "results folder to create (default: results/bench-SIZE-TIME)",
       cxxopts::value<std::string>());
@@ -196,7 +209,7 @@ int run_main(int argc, char** argv) {
   o.address = args["address"].as<std::string>();
   if (args.count("lease") && !o.address.empty())
     throw ConfigError("give --address or --lease, not both");
-  o.storage_config = args["config"].as<std::string>();
+  o.storage_config = storage_config_arg(args);
   o.out_dir = args.count("out") ? args["out"].as<std::string>() : default_out_dir(o.size);
   o.packages_dir = args["packages"].as<std::string>();
   o.hot = args.count("hot") > 0;

@@ -23,6 +23,7 @@
 #include "client/cli/cluster_netns.hpp"
 #include "client/cli/cluster_processes.hpp"
 #include "client/cli/cluster_state.hpp"
+#include "client/cli/cluster_storage.hpp"
 #include "client/lib/lease_client.hpp"
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
@@ -37,7 +38,7 @@ constexpr const char* kUsage =
     "usage: hpcless cluster <command> [options]\n"
     "\n"
     "commands:\n"
-    "  up --nodes N [--cores-per-node K] [--netns] [--dir DIR] [--package P]\n"
+    "  up --nodes N [--cores-per-node K] [--netns] [--storage] [--dir DIR] [--package P]\n"
     "                 start a manager and N executors on this machine (in the background)\n"
     "  down [--dir DIR]   stop everything `up` started in DIR and remove its namespaces\n"
     "  status [--dir DIR] processes and the nodes the manager sees\n"
@@ -347,11 +348,33 @@ int cluster_up(const cxxopts::ParseResult& args) {
     const std::string manager_addr = strip_scheme(read_trimmed(manager_ready));
     s.processes.back().address = manager_addr;
     s.manager_url = "http://" + manager_addr;
-    write_private_file(s.env_file, "# hpcless cluster in " + dir.string() +
-                                       " (source this file)\nexport HPCLESS_MANAGER=" +
-                                       s.manager_url + "\nexport HPCLESS_API_TOKEN=" + api_token +
-                                       "\nexport HPCLESS_CLUSTER_DIR=" + dir.string() + "\n");
     save_state(s);
+
+    // Storage (redis-server and s3rver) on the manager's host address, reachable from every
+    // node, namespaces included.
+    std::string storage_config;
+    if (args.count("storage")) {
+      const StorageServers st = plan_storage(dir, listen_host, args["bucket"].as<std::string>());
+      s.processes.push_back({"redis", "redis", spawn_daemon(st.redis), st.redis.log_path, "",
+                             listen_host + ":" + std::to_string(st.redis_port)});
+      save_state(s);
+      s.processes.push_back({"s3", "s3", spawn_daemon(st.s3), st.s3.log_path, "",
+                             listen_host + ":" + std::to_string(st.s3_port)});
+      save_state(s);
+      wait_listening("redis-server", s.processes[s.processes.size() - 2].id, listen_host,
+                     st.redis_port, st.redis.log_path, deadline);
+      wait_listening("s3rver", s.processes.back().id, listen_host, st.s3_port, st.s3.log_path,
+                     deadline);
+      storage_config = st.config_path;
+    }
+    write_private_file(s.env_file,
+                       "# hpcless cluster in " + dir.string() +
+                           " (source this file)\nexport HPCLESS_MANAGER=" + s.manager_url +
+                           "\nexport HPCLESS_API_TOKEN=" + api_token +
+                           "\nexport HPCLESS_CLUSTER_DIR=" + dir.string() + "\n" +
+                           (storage_config.empty()
+                                ? std::string()
+                                : "export HPCLESS_STORAGE_CONFIG=" + storage_config + "\n"));
 
     // The executors.
     for (int k = 1; k <= nodes; ++k) {
@@ -377,6 +400,8 @@ int cluster_up(const cxxopts::ParseResult& args) {
         es.argv.insert(es.argv.end(), {"--grace-ms", std::to_string(args["grace-ms"].as<int>())});
       if (args.count("executor-config"))
         es.argv.insert(es.argv.end(), {"--config", args["executor-config"].as<std::string>()});
+      if (!storage_config.empty())
+        es.argv.insert(es.argv.end(), {"--storage-config", storage_config});
       fs::remove(dir / (name + ".ready"), ec);
       es.env = env;
       es.log_path = (dir / (name + ".log")).string();
@@ -438,6 +463,11 @@ int cluster_up(const cxxopts::ParseResult& args) {
               s.manager_url.c_str(), nodes, nodes == 1 ? "" : "s",
               plan ? (", network namespaces on bridge " + plan->bridge).c_str() : "");
   for (const auto& p : s.processes) {
+    if (p.role == "redis" || p.role == "s3") {
+      std::printf("  %-5s %-22s pid %-7d  storage (%s)\n", p.name.c_str(), p.address.c_str(),
+                  p.id.pid, (dir / "storage.json").c_str());
+      continue;
+    }
     if (p.role != "executor") continue;
     std::printf("  %-5s %-22s pid %-7d%s\n", p.name.c_str(),
                 p.address.empty() ? "(address pending)" : p.address.c_str(), p.id.pid,
@@ -542,6 +572,11 @@ int cluster_main(int argc, char** argv) {
     add("memory-mb", "memory each executor offers",
         cxxopts::value<uint64_t>()->default_value("1024"));
     add("netns", "each executor in its own network namespace (root; addresses 198.18.C.0/24)");
+    add("storage",
+        "also start redis-server and s3rver for functions (config in DIR/storage.json, "
+        "exported as HPCLESS_STORAGE_CONFIG)");
+    add("bucket", "S3 bucket created with --storage",
+        cxxopts::value<std::string>()->default_value("hpcless-bench"));
     add("net-id", "C in 198.18.C.0/24 for --netns (clusters side by side need different ids)",
         cxxopts::value<int>()->default_value("0"));
     add("package", "function package the executors serve (default: the build's core functions)",

@@ -402,6 +402,8 @@ std::string cold_start_gnuplot_script(const std::vector<SummaryRow>& rows,
   }
   const std::string draw =
       "set multiplot layout 1,2 title 'Cold start: lease -> first result (' . total_label . ')'\n"
+      "unset xlabel\n"
+      "set autoscale x\n"
       "set style data histograms\n"
       "set style histogram rowstacked\n"
       "set style fill solid 0.85 border -1\n"
@@ -415,6 +417,9 @@ std::string cold_start_gnuplot_script(const std::vector<SummaryRow>& rows,
       "set title 'phases of every repetition'\n"
       "set xlabel 'repetition'\n"
       "set xtics nomirror rotate by 0 autofreq\n"
+      "set xrange [-1:" +
+      std::to_string(n) +
+      "]\n"
       "unset key\n" +
       (present.empty() || n == 0 ? std::string("plot 0 notitle\n") : plot_reps + "\n") +
       "unset multiplot\n";

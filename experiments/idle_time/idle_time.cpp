@@ -559,10 +559,11 @@ std::string idle_time_gnuplot_script(const std::vector<IdleSample>& samples, int
                   hot_timeout_ms, hot_timeout_ms, hot_timeout_ms);
     s += buf;
   }
-  std::snprintf(buf, sizeof(buf),
-                "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lc rgb '#9467bd'\n"
-                "set label 'lease duration' at %g, graph 0.88 offset 0.5,0 tc rgb '#9467bd'\n",
-                lease_seconds * 1000, lease_seconds * 1000, lease_seconds * 1000);
+  std::snprintf(
+      buf, sizeof(buf),
+      "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lc rgb '#9467bd'\n"
+      "set label 'lease duration' at %g, graph 0.88 right offset -0.5,0 tc rgb '#9467bd'\n",
+      lease_seconds * 1000, lease_seconds * 1000, lease_seconds * 1000);
   s += buf;
   std::string plot = "plot ";
   if (present.empty()) plot += "1 notitle";

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -133,6 +134,60 @@ TEST(ClusterCommand, UpLeaseInvokeDownOnLoopback) {
   r = ltest::run_cli({"cluster", "down", "--dir", cdir.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("nothing to stop"), std::string::npos) << r.out;
+}
+
+// `cluster up --storage`: redis-server and s3rver come up with the cluster, executors hand their
+// config to lease workers, and `hpcless bench` prepares and runs storage benchmarks on a lease
+// with nothing but the cluster's env file. `down` stops the storage servers too.
+TEST(ClusterCommand, StorageServesBenchmarksOnALease) {
+  ltest::ScratchDir dir;
+  const fs::path cdir = dir.path() / "cluster";
+  ClusterGuard guard(cdir);
+  auto args = cluster_args(cdir, 1);
+  args.push_back("--storage");
+  auto r = ltest::run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json state = json::parse(ltest::read_text(cdir / "cluster.json"));
+  std::set<std::string> roles;
+  for (const auto& p : state["processes"]) {
+    roles.insert(p["role"].get<std::string>());
+    EXPECT_TRUE(pid_alive(p["pid"].get<pid_t>())) << p;
+  }
+  EXPECT_EQ(roles, (std::set<std::string>{"manager", "executor", "redis", "s3"}));
+  const auto env = env_of(cdir / "env");
+  const std::string storage = env_value(env, "HPCLESS_STORAGE_CONFIG");
+  ASSERT_EQ(storage, (cdir / "storage.json").string());
+  const json config = json::parse(ltest::read_text(storage));
+  EXPECT_EQ(config["storage"]["s3"]["endpoint"].get<std::string>().rfind("http://127.0.0.1:", 0),
+            0u);
+
+  r = ltest::run_cli({"bench", "prepare", "120.uploader", "130.crud-api", "--size", "test"}, env,
+                     std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = ltest::run_cli({"lease", "acquire", "--cores", "1", "--seconds", "60", "--quiet"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string id = r.out.substr(0, r.out.find('\n'));
+  const fs::path out = dir.path() / "bench";
+  r = ltest::run_cli({"bench", "run", "120.uploader", "130.crud-api", "--size", "test",
+                      "--repetitions", "2", "--lease", id, "--out", out.string()},
+                     env, std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::ifstream in(out / "invocations.jsonl");
+  std::string line;
+  std::map<std::string, int> valid;
+  while (std::getline(in, line)) {
+    const json j = json::parse(line);
+    EXPECT_EQ(j["status"], "ok") << line;
+    if (j["validation"]["ok"].get<bool>()) ++valid[j["benchmark"].get<std::string>()];
+  }
+  EXPECT_EQ(valid, (std::map<std::string, int>{{"120.uploader", 2}, {"130.crud-api", 2}}));
+  r = ltest::run_cli({"lease", "release", id}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  r = ltest::run_cli({"cluster", "down", "--dir", cdir.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  guard.mark_down();
+  expect_cluster_gone(state);
 }
 
 // Can this process create network namespaces? (root in a VM: yes; a container may say no.)

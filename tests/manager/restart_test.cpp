@@ -85,7 +85,13 @@ TEST(Restart, SigkillLosesNothingCommitted) {
   EXPECT_EQ(next["id"], "L000004");
 
   // n1 sends no heartbeat after the restart: dead after dead_after_ms; registering brings it back.
-  ASSERT_TRUE(eventually([&] { return api2.node("n1")["state"] == "dead"; }, 10s));
+  // n0 keeps heartbeating meanwhile, so only n1 dies and the kept lease keeps its cores.
+  ASSERT_TRUE(eventually(
+      [&] {
+        api2.heartbeat("n0");
+        return api2.node("n1")["state"] == "dead";
+      },
+      10s));
   EXPECT_EQ(api2.post("/v1/nodes/n1/heartbeat", json{{"leases", json::array()}}).status, 404);
   api2.register_node("n1", {0, 1});
   EXPECT_EQ(api2.node("n1")["state"], "alive");
