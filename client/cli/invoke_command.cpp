@@ -44,6 +44,31 @@ void print_latency(std::vector<double> us) {
                sum / static_cast<double>(us.size()));
 }
 
+// One line per rank: "rank R node N thread T: ok <output>" or "...: FAILED <why>"; the output's
+// line breaks become " | " so that each rank stays on one line.
+int print_group(const client::GroupResult& g) {
+  for (const auto& r : g.ranks) {
+    std::string text = r.message();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    std::string flat;
+    for (char ch : text) {
+      if (ch == '\n')
+        flat += " | ";
+      else
+        flat += ch;
+    }
+    std::printf("rank %d node %s thread %u: %s %s\n", r.rank, r.node.c_str(), r.worker_thread,
+                r.ok() ? "ok" : "FAILED", flat.c_str());
+  }
+  std::fflush(stdout);
+  size_t failed = 0;
+  for (const auto& r : g.ranks) failed += r.ok() ? 0 : 1;
+  if (failed != 0)
+    std::fprintf(stderr, "hpcless invoke: group %s: %zu of %zu ranks failed\n", g.group.c_str(),
+                 failed, g.ranks.size());
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int invoke_main(int argc, char** argv) {
@@ -64,18 +89,42 @@ int invoke_main(int argc, char** argv) {
       "repeat", "invoke N times (prints the last output, latency percentiles on stderr)",
       cxxopts::value<uint64_t>()->default_value("1"))(
       "timeout-ms", "deadline for connecting and for the invocation",
-      cxxopts::value<int>()->default_value("30000"))("h,help", "show this help");
+      cxxopts::value<int>()->default_value("30000"))(
+      "group", "with --lease: invoke FUNCTION once per leased core, as the ranks of one "
+      "communicator, and print one line per rank",
+      cxxopts::value<std::string>())(
+      "channel", "with --group: direct, redis, s3 or auto",
+      cxxopts::value<std::string>()->default_value("direct"))(
+      "message-bytes", "with --group --channel auto: expected bytes per collective",
+      cxxopts::value<uint64_t>()->default_value("0"))(
+      "rendezvous", "with --group: http://HOST:PORT or tcp://HOST:PORT (default: the manager)",
+      cxxopts::value<std::string>())("h,help", "show this help");
   try {
     auto args = opts.parse(argc, argv);
     if (args.count("help")) {
       std::printf("%s\n", opts.help().c_str());
       return 0;
     }
+    if (args.count("group") && !args.count("lease"))
+      throw ConfigError("--group needs --lease ID (a group runs on every core of a lease)");
     if (!args.count("address") && !args.count("lease"))
       throw ConfigError("--address HOST:PORT or --lease ID is required");
     if (args.count("address") && args.count("lease"))
       throw ConfigError("give --address or --lease, not both");
-    if (!args.count("function")) throw ConfigError("--function NAME is required");
+    const bool group = args.count("group") > 0;
+    if (group && args.count("function"))
+      throw ConfigError("give the function with --group FUNCTION, not --function as well");
+    if (group && (args.count("repeat") && args["repeat"].as<uint64_t>() != 1))
+      throw ConfigError("--repeat does not apply to --group");
+    if (group && args.count("package-file"))
+      throw ConfigError("--package-file does not apply to --group (serve the package from the "
+                        "executors: hpcless-executor --package)");
+    if (group && args.count("output-file"))
+      throw ConfigError("--output-file does not apply to --group (one line per rank on stdout)");
+    if (!group && (args.count("channel") || args.count("message-bytes") ||
+                   args.count("rendezvous")))
+      throw ConfigError("--channel, --message-bytes and --rendezvous need --group");
+    if (!group && !args.count("function")) throw ConfigError("--function NAME is required");
     if (args.count("input") && args.count("input-file"))
       throw ConfigError("give either --input or --input-file, not both");
     std::vector<std::byte> input;
@@ -106,11 +155,19 @@ int invoke_main(int argc, char** argv) {
       so.connect = co;
       so.use_lease_hot_timeout = !args.count("hot") && !args.count("warm");
       so.connect_deadline = timeout;
+      so.connect_now = !group;  // a group opens its own connections, one per core
       lease.emplace(client::Lease::attach(*manager, args["lease"].as<std::string>(), so));
     } else {
       single = client::Connection::connect(args["address"].as<std::string>(), co);
     }
     const auto deadline = Deadline::after(timeout);
+    if (group) {
+      client::GroupOptions go;
+      go.channel = args["channel"].as<std::string>();
+      go.message_bytes = args["message-bytes"].as<uint64_t>();
+      if (args.count("rendezvous")) go.rendezvous = args["rendezvous"].as<std::string>();
+      return print_group(lease->invoke_group(args["group"].as<std::string>(), input, deadline, go));
+    }
     if (args.count("package-file")) {
       const auto package = read_file(args["package-file"].as<std::string>());
       if (lease)

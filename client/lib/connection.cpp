@@ -127,7 +127,7 @@ void Connection::release(uint64_t id) noexcept {
 }
 
 Connection::Slot* Connection::start(uint32_t function_id, std::span<const std::byte> input,
-                                    Deadline deadline, Status& status) {
+                                    Deadline deadline, Status& status, uint16_t flags) {
   if (broken_) throw IoError(broken_reason_);
   if (input.size() > info_.max_payload) {
     status = Status::kPayloadTooLarge;
@@ -158,6 +158,7 @@ Connection::Slot* Connection::start(uint32_t function_id, std::span<const std::b
 
   Header h;
   h.type = MessageType::kInvoke;
+  h.flags = flags;
   h.request_id = id;
   h.function_id = function_id;
   h.payload_len = static_cast<uint32_t>(input.size());
@@ -209,6 +210,14 @@ Status Connection::invoke_async(uint32_t function_id, std::span<const std::byte>
                                 Future& future, Deadline deadline) {
   Status st;
   Slot* s = start(function_id, input, deadline, st);
+  if (s != nullptr) future = Future(this, s->result.request_id);
+  return st;
+}
+
+Status Connection::invoke_group_async(uint32_t function_id, std::span<const std::byte> framed,
+                                      Future& future, Deadline deadline) {
+  Status st;
+  Slot* s = start(function_id, framed, deadline, st, protocol::kFlagGroup);
   if (s != nullptr) future = Future(this, s->result.request_id);
   return st;
 }

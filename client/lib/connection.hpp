@@ -115,6 +115,11 @@ class Connection {
   // limit is reached: call progress() or wait on a future, then retry.
   protocol::Status invoke_async(uint32_t function_id, std::span<const std::byte> input,
                                 Future& future, Deadline deadline);
+  // One rank of a group invocation: `framed` is protocol::encode_group_prefix(block) followed by
+  // the rank's input; the frame carries kFlagGroup (docs/protocol.md). Lease::invoke_group
+  // builds these; otherwise as invoke_async.
+  protocol::Status invoke_group_async(uint32_t function_id, std::span<const std::byte> framed,
+                                      Future& future, Deadline deadline);
   // Asynchronous invocation whose result is handed to `cb` from inside a later call on this
   // connection (progress/wait/invoke/drain).
   protocol::Status invoke_async(uint32_t function_id, std::span<const std::byte> input,
@@ -142,7 +147,7 @@ class Connection {
   Connection(std::string address, const ConnectOptions& opts);
   void handshake(const ConnectOptions& opts, Deadline deadline);
   Slot* start(uint32_t function_id, std::span<const std::byte> input, Deadline deadline,
-              protocol::Status& status);
+              protocol::Status& status, uint16_t flags = 0);
   // Reads replies until `done()` or the deadline. Throws on timeout or a broken connection.
   template <class Done>
   void progress_until(Done&& done, Deadline deadline, const char* what);

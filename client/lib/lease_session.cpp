@@ -27,8 +27,12 @@ Lease::Lease(Lease&& o) noexcept
       cursor_(o.cursor_),
       timing_(std::move(o.timing_)),
       cached_function_(std::move(o.cached_function_)),
-      cached_ids_(std::move(o.cached_ids_)) {
+      cached_ids_(std::move(o.cached_ids_)),
+      group_(std::move(o.group_)),
+      group_spare_(std::move(o.group_spare_)) {
   o.conns_.clear();
+  o.group_.clear();
+  o.group_spare_.clear();
 }
 
 Lease& Lease::operator=(Lease&& o) noexcept {
@@ -46,7 +50,11 @@ Lease& Lease::operator=(Lease&& o) noexcept {
   timing_ = std::move(o.timing_);
   cached_function_ = std::move(o.cached_function_);
   cached_ids_ = std::move(o.cached_ids_);
+  group_ = std::move(o.group_);
+  group_spare_ = std::move(o.group_spare_);
   o.conns_.clear();
+  o.group_.clear();
+  o.group_spare_.clear();
   return *this;
 }
 
@@ -172,6 +180,8 @@ const ConnectTiming& Lease::connect(Deadline deadline) {
 }
 
 void Lease::disconnect() noexcept {
+  group_.clear();
+  group_spare_.clear();
   conns_.clear();
   conn_node_.clear();
   cached_function_.clear();

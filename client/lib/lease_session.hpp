@@ -48,6 +48,39 @@ struct SessionOptions {
   bool release_on_destroy = true;
 };
 
+// Group invocation (docs/communication.md, "Group invocation"): one rank per leased core.
+struct GroupOptions {
+  // Rendezvous store the ranks meet through: "http://host:port" (a manager's /v1/kv) or
+  // "tcp://host:port" (a comm StoreServer). Empty: this lease's manager.
+  std::string rendezvous;
+  std::string channel = "direct";  // direct, redis, s3 or auto
+  uint64_t message_bytes = 0;      // hint for channel auto (expected bytes per collective)
+  std::string group_id;            // empty: a fresh random id (must be unique per invocation)
+};
+
+struct GroupRankResult {
+  int rank = 0;
+  std::string node;
+  uint32_t worker_thread = 0;  // worker thread (core index within the node) that ran the rank
+  InvocationResult result;     // the worker's answer (status, output or error message)
+  // Empty when the worker answered; otherwise why no answer came (deadline passed, connection
+  // lost), and result.status is kInternal.
+  std::string error;
+  bool ok() const noexcept { return error.empty() && result.ok(); }
+  // The output, or a one-line description of the failure.
+  std::string message() const;
+};
+
+struct GroupResult {
+  std::string group;  // the group id
+  std::vector<GroupRankResult> ranks;  // in rank order; every rank is present
+  bool ok() const noexcept {
+    for (const auto& r : ranks)
+      if (!r.ok()) return false;
+    return true;
+  }
+};
+
 // What connect() measured, for experiments.
 struct ConnectTiming {
   uint64_t start_ns = 0;
@@ -116,6 +149,27 @@ class Lease {
   // The same input on every worker.
   std::vector<InvocationResult> broadcast(std::string_view function,
                                           std::span<const std::byte> input, Deadline deadline);
+  // Group invocation: runs `function` once per leased core (ranks numbered by allocation, then
+  // worker thread), all at once, as the ranks of one communicator; rank, size and rendezvous
+  // reach the function through its context (functions/group/group_context.hpp). Uses its own
+  // connections (one per leased core, warm; opened on first use and kept), checking from the
+  // hello answers that the ranks of one node run on distinct worker threads (two ranks on one
+  // thread would wait for each other until the deadline); throws IoError when the worker does
+  // not spread them. The ranks get the time left to `deadline` minus a margin (a fifth, at
+  // most 2 s) as their own deadline, so that a rank blocked on a failed peer answers with its
+  // error before the client stops waiting. Every rank's outcome is returned, failures included.
+  // Throws ConfigError for bad arguments or a function the workers do not offer.
+  GroupResult invoke_group(std::string_view function, std::span<const std::byte> input,
+                           Deadline deadline, const GroupOptions& options = {});
+  // Per-rank inputs: inputs.size() must equal group_size().
+  GroupResult invoke_group(std::string_view function,
+                           const std::vector<std::span<const std::byte>>& inputs,
+                           Deadline deadline, const GroupOptions& options = {});
+  // Ranks of a group invocation: the leased cores over all allocations.
+  size_t group_size() const noexcept;
+  // Closes the group connections (the next invoke_group opens new ones).
+  void disconnect_group() noexcept { group_.clear(); }
+
   // Ships a package to every worker (in turn).
   void load_package(std::span<const std::byte> package, Deadline deadline);
 
@@ -135,6 +189,14 @@ class Lease {
   uint32_t function_id(size_t conn, std::string_view function);
   size_t advance() noexcept;
 
+  struct GroupRank {
+    std::unique_ptr<Connection> conn;
+    size_t allocation = 0;
+    uint32_t thread = 0;
+  };
+  // Opens group connections until every allocation has one per core on distinct threads.
+  void connect_group(Deadline deadline);
+
   const LeaseClient* manager_ = nullptr;
   LeaseInfo info_;
   SessionOptions opts_;
@@ -147,6 +209,8 @@ class Lease {
   // Function ids per connection for the last function name used (the common case: one).
   std::string cached_function_;
   std::vector<uint32_t> cached_ids_;
+  std::vector<GroupRank> group_;               // in rank order
+  std::vector<std::unique_ptr<Connection>> group_spare_;  // landed on an already-used thread
 };
 
 }  // namespace hpcless::client

@@ -18,8 +18,34 @@ std::unique_ptr<Channel> make_channel(int rank, int size, const std::string& gro
       return std::make_unique<RedisChannel>(rank, size, group, &store, options.redis);
     case ChannelKind::kS3:
       return std::make_unique<S3Channel>(rank, size, group, &store, options.s3);
+    case ChannelKind::kAuto:
+      break;  // resolved before
   }
   throw ConfigError("unknown channel kind");
+}
+
+constexpr std::string_view kChoiceKey = "channel-choice";
+
+// Rank 0 decides from its model and publishes the choice; the others adopt it, so that the
+// ranks agree even when their models or candidate lists differ.
+ChannelKind resolve_auto(int rank, int size, rendezvous::Store& store, const CommOptions& o) {
+  if (rank == 0) {
+    const CostModel model = o.auto_channel.model ? *o.auto_channel.model : CostModel::from_env();
+    const ChannelKind k = model.choose(o.auto_channel.candidates, o.auto_channel.op, size,
+                                       o.auto_channel.message_bytes);
+    if (size > 1) {
+      const auto name = to_string(k);
+      store.set(kChoiceKey, std::as_bytes(std::span(name.data(), name.size())));
+    }
+    return k;
+  }
+  const auto wait = std::min(o.timeout, o.direct.connect_timeout);
+  const auto bytes = store.get(kChoiceKey, Deadline::after(wait));
+  const std::string name(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const auto k = channel_kind_from_string(name);
+  if (!k || *k == ChannelKind::kAuto)
+    throw ProtocolError("auto channel: rank 0 published an unknown channel '" + name + "'");
+  return *k;
 }
 
 }  // namespace
@@ -41,7 +67,17 @@ Communicator::Communicator(int rank, int size, std::string group,
   if (options_.timeout.count() <= 0) throw ConfigError("communicator timeout must be positive");
   if (!options_.tuning) options_.tuning = CollectiveTuning::from_env();
   scoped_store_ = std::make_shared<rendezvous::PrefixStore>(store_, "comm/" + group_ + "/");
+  const bool chose = options_.channel == ChannelKind::kAuto;
+  if (chose) options_.channel = resolve_auto(rank_, size_, *scoped_store_, options_);
   channel_ = make_channel(rank_, size_, group_, *scoped_store_, options_);
+  // Every channel's construction needs all ranks, so each has read the choice by now.
+  if (chose && rank_ == 0 && size_ > 1) {
+    try {
+      scoped_store_->erase_prefix(kChoiceKey);
+    } catch (const Error&) {
+      // A leftover key only costs space; the group name is unique anyway.
+    }
+  }
 }
 
 Communicator::Communicator(Communicator&&) noexcept = default;

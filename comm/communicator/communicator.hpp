@@ -31,6 +31,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
@@ -39,20 +40,29 @@
 #include "comm/channel/redis/redis_channel.hpp"
 #include "comm/channel/s3/s3_channel.hpp"
 #include "comm/collectives/tuning.hpp"
+#include "comm/communicator/channel_kind.hpp"
+#include "comm/communicator/cost_model.hpp"
 #include "comm/communicator/reduce_op.hpp"
 #include "comm/communicator/request.hpp"
 #include "comm/rendezvous/store.hpp"
 
 namespace hpcless::comm {
 
-enum class ChannelKind : uint8_t {
-  kDirect,  // TCP full mesh (comm/channel/direct)
-  kRedis,   // object store on Redis (comm/channel/redis)
-  kS3,      // object store on S3 (comm/channel/s3)
+// ChannelKind::kAuto: what the choice is based on. Every rank should pass the same values; to
+// make sure all agree anyway, rank 0 decides and publishes its choice through the rendezvous
+// store ("comm/<group>/channel-choice"), and the other ranks adopt it. All ranks must ask for
+// kAuto (a rank with a fixed channel does not read rank 0's choice).
+struct AutoChannelOptions {
+  std::optional<CostModel> model;  // unset: CostModel::from_env() ($HPCLESS_COMM_COST_MODEL)
+  OpClass op = OpClass::kAllreduce;  // the operation that dominates the group's traffic
+  size_t message_bytes = 8;          // expected bytes per call of `op`
+  // Channels this run can use (configure redis/s3 in CommOptions before listing them).
+  std::vector<ChannelKind> candidates{ChannelKind::kDirect};
 };
 
 struct CommOptions {
   ChannelKind channel = ChannelKind::kDirect;
+  AutoChannelOptions auto_channel;  // used only when channel == kAuto
   // Default deadline of blocking calls that are not given one.
   std::chrono::milliseconds timeout{60'000};
   // Direct channel: listen address (loopback by default), connect timeout, unexpected-message
@@ -96,6 +106,8 @@ class Communicator {
   int size() const noexcept { return size_; }
   const std::string& group() const noexcept { return group_; }
   std::string_view channel_kind() const noexcept { return channel_->kind(); }
+  // The channel in use (never kAuto: the one chosen).
+  ChannelKind channel_choice() const noexcept { return options_.channel; }
   Channel& channel() noexcept { return *channel_; }
   const CommOptions& options() const noexcept { return options_; }
   // Must be called with the same value on every rank, between collectives.

@@ -51,8 +51,9 @@ enum Flags : uint16_t {
   kFlagTimestamps = 1u << 0,
   kFlagPhases = 1u << 1,  // result/error: the phase block follows
   kFlagCold = 1u << 2,    // result/error: first run of this function in this worker process
+  kFlagGroup = 1u << 3,   // invoke: the payload starts with a GroupBlock (messages.hpp)
 };
-inline constexpr uint16_t kKnownFlags = kFlagTimestamps | kFlagPhases | kFlagCold;
+inline constexpr uint16_t kKnownFlags = kFlagTimestamps | kFlagPhases | kFlagCold | kFlagGroup;
 
 enum class Status : uint32_t {
   kOk = 0,

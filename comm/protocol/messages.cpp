@@ -142,4 +142,50 @@ PackageInfo decode_package_info(std::span<const std::byte> body) {
   return m;
 }
 
+std::vector<std::byte> encode_group_prefix(const GroupBlock& m) {
+  Writer w;
+  w.put<uint32_t>(0);  // length, patched below
+  w.put<uint8_t>(kGroupBlockVersion);
+  w.put_string(m.group, kMaxStringLen);
+  w.put<uint32_t>(m.rank);
+  w.put<uint32_t>(m.size);
+  w.put_string(m.rendezvous, kMaxStringLen);
+  w.put_string(m.channel, kMaxStringLen);
+  w.put_string(m.listen_host, kMaxStringLen);
+  w.put<uint32_t>(m.timeout_ms);
+  w.put<uint64_t>(m.message_bytes);
+  auto out = w.take();
+  store_le<uint32_t>(out.data(), static_cast<uint32_t>(out.size() - 4));
+  return out;
+}
+
+GroupSplit split_group_payload(std::span<const std::byte> payload) {
+  if (payload.size() < 4) throw ProtocolError("malformed group block: shorter than its length");
+  const uint32_t len = load_le<uint32_t>(payload.data());
+  if (len > payload.size() - 4)
+    throw ProtocolError("malformed group block: length " + std::to_string(len) +
+                        " runs past the payload of " + std::to_string(payload.size()) + " bytes");
+  Reader r(payload.subspan(4, len), "group block");
+  GroupSplit g;
+  const auto version = r.get<uint8_t>();
+  if (version != kGroupBlockVersion)
+    throw ProtocolError("malformed group block: version " + std::to_string(version) +
+                        " (this worker knows " + std::to_string(kGroupBlockVersion) + ")");
+  g.block.group = r.get_string(kMaxStringLen);
+  g.block.rank = r.get<uint32_t>();
+  g.block.size = r.get<uint32_t>();
+  g.block.rendezvous = r.get_string(kMaxStringLen);
+  g.block.channel = r.get_string(kMaxStringLen);
+  g.block.listen_host = r.get_string(kMaxStringLen);
+  g.block.timeout_ms = r.get<uint32_t>();
+  g.block.message_bytes = r.get<uint64_t>();
+  r.finish();
+  if (g.block.group.empty()) throw ProtocolError("malformed group block: empty group id");
+  if (g.block.size == 0 || g.block.size > kMaxGroupSize || g.block.rank >= g.block.size)
+    throw ProtocolError("malformed group block: rank " + std::to_string(g.block.rank) +
+                        " of size " + std::to_string(g.block.size));
+  g.input = payload.subspan(4 + len);
+  return g;
+}
+
 }  // namespace hpcless::protocol

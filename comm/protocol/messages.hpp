@@ -51,4 +51,33 @@ Hello decode_hello(std::span<const std::byte> body);
 HelloAck decode_hello_ack(std::span<const std::byte> body);
 PackageInfo decode_package_info(std::span<const std::byte> body);
 
+// ---- Group invocations (invoke frames with kFlagGroup) ----
+// The payload of such an invoke is `u32 block_len | block | user input`; the worker strips the
+// block and hands the function only the user input, with the block's fields in its context
+// (hpcless_group_info). The block carries no secret: the rendezvous store authenticates with the
+// worker's own credentials (docs/communication.md, "Group invocation").
+inline constexpr uint8_t kGroupBlockVersion = 1;
+inline constexpr uint32_t kMaxGroupSize = 1u << 16;
+
+struct GroupBlock {
+  std::string group;        // unique id of this group invocation (communicator name)
+  uint32_t rank = 0;        // 0 .. size-1
+  uint32_t size = 1;
+  std::string rendezvous;   // "http://host:port" (manager /v1/kv) or "tcp://host:port" (TcpStore)
+  std::string channel;      // "direct", "redis", "s3" or "auto"
+  std::string listen_host;  // address the direct channel listens on (where the client reached
+                            // this worker)
+  uint32_t timeout_ms = 0;  // deadline of the group's blocking calls, relative to the start
+  uint64_t message_bytes = 0;  // expected bytes per collective, for the auto channel (0: unknown)
+};
+
+// The whole prefix: u32 length, then the block.
+std::vector<std::byte> encode_group_prefix(const GroupBlock& m);
+struct GroupSplit {
+  GroupBlock block;
+  std::span<const std::byte> input;  // the user's input after the block (a view into payload)
+};
+// Throws ProtocolError for a truncated or inconsistent block (rank >= size, empty group, ...).
+GroupSplit split_group_payload(std::span<const std::byte> payload);
+
 }  // namespace hpcless::protocol

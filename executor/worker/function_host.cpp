@@ -44,6 +44,7 @@ const hpcless_host_api FunctionHost::kApi = {
     &StorageServices::abi_kv_hset,
     &StorageServices::abi_kv_hget,
     &StorageServices::abi_kv_hgetall,
+    &FunctionHost::group_info,
 };
 
 FunctionHost::FunctionHost(uint32_t worker_id, uint32_t max_output,
@@ -77,7 +78,7 @@ bool FunctionHost::first_run_in_process(hpcless_entry_fn fn) {
 }
 
 int FunctionHost::run(hpcless_entry_fn fn, uint32_t function_id, uint64_t request_id,
-                      std::span<const std::byte> input) {
+                      std::span<const std::byte> input, const protocol::GroupBlock* group) {
   out_.data = buf_.get();
   out_.size = 0;
   out_.capacity = cap_;
@@ -89,7 +90,30 @@ int FunctionHost::run(hpcless_entry_fn fn, uint32_t function_id, uint64_t reques
   cold_ = first_run_in_process(fn);
   ctx_.function_id = function_id;
   ctx_.request_id = request_id;
-  return fn(&ctx_, reinterpret_cast<const uint8_t*>(input.data()), input.size(), &out_);
+  group_ = group;
+  ctx_.rank = group ? static_cast<int32_t>(group->rank) : 0;
+  ctx_.size = group ? static_cast<int32_t>(group->size) : 1;
+  const int rc = fn(&ctx_, reinterpret_cast<const uint8_t*>(input.data()), input.size(), &out_);
+  // The block belongs to the caller's receive buffer: never let a later call see it.
+  group_ = nullptr;
+  ctx_.rank = 0;
+  ctx_.size = 1;
+  return rc;
+}
+
+int FunctionHost::group_info(hpcless_context* ctx, hpcless_group_info* info) {
+  auto* self = static_cast<FunctionHost*>(ctx->host);
+  const protocol::GroupBlock* g = self->group_;
+  if (g == nullptr || info == nullptr) return HPCLESS_GROUP_NONE;
+  info->rank = static_cast<int32_t>(g->rank);
+  info->size = static_cast<int32_t>(g->size);
+  info->group = g->group.c_str();
+  info->rendezvous = g->rendezvous.c_str();
+  info->channel = g->channel.c_str();
+  info->listen_host = g->listen_host.c_str();
+  info->timeout_ms = g->timeout_ms;
+  info->message_bytes = g->message_bytes;
+  return HPCLESS_GROUP_OK;
 }
 
 int FunctionHost::output_reserve(hpcless_output* out, size_t extra) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "comm/protocol/messages.hpp"
 #include "executor/worker/storage_services.hpp"
 #include "functions/abi/hpcless_function.h"
 
@@ -27,9 +28,10 @@ class FunctionHost {
   FunctionHost& operator=(const FunctionHost&) = delete;
 
   // Calls `fn`; returns its return code (0 = success). Whether the call is cold is decided
-  // before `fn` runs.
+  // before `fn` runs. `group` (borrowed for the call) makes it a rank of a group invocation:
+  // the function sees it through the host API's group_info and ctx->rank/size.
   int run(hpcless_entry_fn fn, uint32_t function_id, uint64_t request_id,
-          std::span<const std::byte> input);
+          std::span<const std::byte> input, const protocol::GroupBlock* group = nullptr);
   std::span<const std::byte> output() const noexcept {
     return {reinterpret_cast<const std::byte*>(out_.data), out_.size};
   }
@@ -52,6 +54,7 @@ class FunctionHost {
   static void phase_begin(hpcless_context* ctx, hpcless_phase phase);
   static void phase_end(hpcless_context* ctx, hpcless_phase phase);
   static uint64_t now(void);
+  static int group_info(hpcless_context* ctx, hpcless_group_info* info);
   static const hpcless_host_api kApi;
 
   uint32_t max_output_;
@@ -66,6 +69,7 @@ class FunctionHost {
   bool phases_used_ = false;
   bool cold_ = false;
   std::vector<hpcless_entry_fn> warm_;  // entry points this thread knows are warm
+  const protocol::GroupBlock* group_ = nullptr;  // during a group invocation only
   StorageServices storage_;
 };
 

@@ -340,6 +340,22 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
                     std::to_string(c.package->function_count()) + " functions");
     return;
   }
+  // A group invocation: the payload starts with the group block (docs/protocol.md). A bad block
+  // is answered like a bad body; the frame itself was whole, so the connection stays usable.
+  std::span<const std::byte> input = c.stream.payload();
+  const protocol::GroupBlock* group = nullptr;
+  if (h.flags & protocol::kFlagGroup) {
+    try {
+      auto split = protocol::split_group_payload(input);
+      group_block_ = std::move(split.block);
+      input = split.input;
+      group = &group_block_;
+    } catch (const ProtocolError& e) {
+      if (slot_ != nullptr) add(slot_->errors, 1);
+      reply_error(c, h.request_id, Status::kMalformedFrame, e.what());
+      return;
+    }
+  }
   if (slot_ != nullptr) {
     if (slot_->function_id.load(std::memory_order_relaxed) != h.function_id ||
         slot_->function_name[0] == '\0') {
@@ -357,7 +373,7 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
   r.function_id = h.function_id;
   r.timestamps.recv_ns = arrival_ns;
   r.timestamps.start_ns = now_ns();
-  const int rc = host_.run(fn, h.function_id, h.request_id, c.stream.payload());
+  const int rc = host_.run(fn, h.function_id, h.request_id, input, group);
   r.timestamps.end_ns = now_ns();
   if (host_.cold()) r.flags |= protocol::kFlagCold;
   if (host_.phases_used()) {

@@ -85,6 +85,7 @@ class WorkerThread {
   const std::shared_ptr<const Package> default_package_;
   WorkerSlot* const slot_;
   FunctionHost host_;
+  protocol::GroupBlock group_block_;  // of the group invocation running (reused)
   UniqueFd epoll_;
   UniqueFd wake_;  // eventfd: new connections or stop
   std::vector<std::unique_ptr<Conn>> conns_;

@@ -12,6 +12,7 @@
 #include "comm/base/error.hpp"
 #include "experiments/comm/channels.hpp"
 #include "experiments/comm/comm_bench.hpp"
+#include "experiments/comm/cost_fit.hpp"
 #include "experiments/comm/services.hpp"
 #include "experiments/common/plot.hpp"
 #include "experiments/common/results.hpp"
@@ -531,6 +532,18 @@ CommExperimentOutcome run_comm_experiment(const CommExperimentConfig& config, st
   out.table = table;
   write_text(c.out_dir / "summary.csv", summary);
   write_text(c.out_dir / "summary.txt", table);
+
+  // cost_model.json: alpha-beta fits of these medians, for CommOptions::channel = kAuto.
+  std::vector<std::string> fitted;
+  const comm::CostModel model = fit_cost_model(out, c, &fitted);
+  write_text(c.out_dir / "cost_model.json",
+             model.to_json("hpcless experiment comm, " + std::to_string(c.ranks) +
+                           " ranks; fitted: " +
+                           (fitted.empty() ? std::string("none (defaults)") : [&] {
+                             std::string f;
+                             for (const auto& x : fitted) f += (f.empty() ? "" : ", ") + x;
+                             return f;
+                           }())));
 
   // Plots: one per operation with sizes above 0 (a log axis has no 0; barrier is in the CSVs).
   for (const auto& [op, by_size] : out.values) {

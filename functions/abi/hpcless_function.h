@@ -57,6 +57,27 @@ typedef int (*hpcless_sink_fn)(void* user, const void* data, size_t len);
 typedef int (*hpcless_pair_sink_fn)(void* user, const char* field, size_t field_len,
                                     const void* value, size_t value_len);
 
+/* A group invocation (docs/communication.md, "Group invocation"): the client invoked one function
+ * on every leased core at once, as the ranks of one communicator. Strings are NUL-terminated,
+ * owned by the host and valid during the call only. */
+typedef struct hpcless_group_info {
+  int32_t rank;            /* 0 .. size-1 */
+  int32_t size;            /* ranks in the group */
+  const char* group;       /* unique id of this group invocation: the communicator's name */
+  const char* rendezvous;  /* store to meet through: "http://host:port" (the manager's /v1/kv,
+                              authenticated with the worker's HPCLESS_API_TOKEN) or
+                              "tcp://host:port" (a comm TcpStore) */
+  const char* channel;     /* "direct", "redis", "s3" or "auto" (cost model) */
+  const char* listen_host; /* address of this worker as the client reached it: where the direct
+                              channel should listen so that the other ranks can connect */
+  uint32_t timeout_ms;     /* deadline of the group's blocking calls, from the function's start */
+  uint64_t message_bytes;  /* expected bytes per collective (auto channel choice); 0: unknown */
+} hpcless_group_info;
+
+/* Return codes of group_info. */
+#define HPCLESS_GROUP_OK 0
+#define HPCLESS_GROUP_NONE 1 /* this invocation is not part of a group */
+
 /* Services of the executor, reached through ctx->api (so packages need no link-time symbols). */
 typedef struct hpcless_host_api {
   uint32_t abi_version; /* HPCLESS_ABI_VERSION */
@@ -109,6 +130,11 @@ typedef struct hpcless_host_api {
                  size_t field_len, hpcless_sink_fn sink, void* user);
   int (*kv_hgetall)(hpcless_context* ctx, const char* key, size_t key_len,
                     hpcless_pair_sink_fn pair, void* user);
+
+  /* ---- Groups (added later: check HPCLESS_API_HAS(api, group_info) first) ----
+   * Fills *info and returns HPCLESS_GROUP_OK in a group invocation; returns HPCLESS_GROUP_NONE
+   * (and leaves *info alone) otherwise. ctx->rank and ctx->size carry the same rank and size. */
+  int (*group_info)(hpcless_context* ctx, hpcless_group_info* info);
 } hpcless_host_api;
 
 /* True when the executor's API table has `member` (older executors have a shorter table). */

@@ -2,6 +2,7 @@
 // real rank processes on loopback (and mpirun / Gloo ranks for the baselines). Each command has
 // a deadline (the test kills it and fails) besides ctest's TIMEOUT.
 #include "experiments/comm/comm_bench.hpp"
+#include "comm/communicator/cost_model.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -317,6 +318,17 @@ TEST(CommExperiment, TinyRunWritesEveryFile) {
   for (const auto& run : meta["runs"]) EXPECT_TRUE(run["ok"].get<bool>()) << run.dump();
   EXPECT_TRUE(meta["host"].contains("cores_online"));
   EXPECT_NE(c.out().find("allreduce"), std::string::npos) << c.out();
+
+  // cost_model.json: the fit of this run's medians, loadable for the auto channel.
+  ASSERT_TRUE(fs::exists(dir / "cost_model.json"));
+  std::ifstream model_in(dir / "cost_model.json");
+  const auto model = nlohmann::json::parse(model_in);
+  EXPECT_EQ(model["version"], 1);
+  EXPECT_NE(model["source"].get<std::string>().find("direct/allreduce"), std::string::npos)
+      << model.dump();
+  const auto m = hpcless::comm::CostModel::load((dir / "cost_model.json").string());
+  EXPECT_EQ(m.get(hpcless::comm::ChannelKind::kDirect, hpcless::comm::OpClass::kAllreduce)->ranks,
+            model["channels"]["direct"]["allreduce"]["ranks"].get<int>());
   fs::remove_all(dir.parent_path());
 }
 

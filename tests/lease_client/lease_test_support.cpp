@@ -104,7 +104,8 @@ client::ManagerOptions ManagerProcess::options(const std::string& token) const {
 }
 
 ExecutorProcess::ExecutorProcess(const ManagerProcess& manager, const std::string& name,
-                                 const std::string& cores, int grace_ms) {
+                                 const std::string& cores, int grace_ms,
+                                 const std::string& package) {
   const fs::path ready = dir_.path() / "ready";
   const fs::path log = dir_.path() / "executor.log";
   executor::SpawnOptions o;
@@ -120,7 +121,7 @@ ExecutorProcess::ExecutorProcess(const ManagerProcess& manager, const std::strin
             "--memory-mb",
             "512",
             "--package",
-            core_package(),
+            package.empty() ? core_package() : package,
             "--grace-ms",
             std::to_string(grace_ms),
             "--ready-file",

@@ -62,8 +62,9 @@ class ManagerProcess {
 // waits for its ready file, up to 20 s).
 class ExecutorProcess {
  public:
+  // `package`: the package the executor serves (empty: the core functions).
   ExecutorProcess(const ManagerProcess& manager, const std::string& name, const std::string& cores,
-                  int grace_ms = 2000);
+                  int grace_ms = 2000, const std::string& package = "");
   ~ExecutorProcess();
   ExecutorProcess(const ExecutorProcess&) = delete;
   ExecutorProcess& operator=(const ExecutorProcess&) = delete;

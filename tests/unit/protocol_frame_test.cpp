@@ -282,8 +282,9 @@ TEST(FrameHeader, UnknownMessageType) {
 }
 
 TEST(FrameHeader, UnknownFlagBits) {
-  // Bits 0-2 are known (timestamps, phases, cold); tests/bench/protocol_phases_test.cpp covers them.
-  for (int bit = 3; bit < 16; ++bit) {
+  // Bits 0-2 are known (timestamps, phases, cold; tests/bench/protocol_phases_test.cpp covers
+  // them) and bit 3 (group, tests/group/group_block_test.cpp).
+  for (int bit = 4; bit < 16; ++bit) {
     for (bool ts : {false, true}) {
       auto wire = encode_to_vector(sample_header(ts));
       const uint16_t flags = static_cast<uint16_t>((ts ? kFlagTimestamps : 0) | (1u << bit));
