@@ -42,6 +42,9 @@ DecodeResult decode_header(std::span<const std::byte> in, uint32_t max_payload, 
   if (type == 0 || type > kMaxMessageType) return DecodeResult::kBadType;
   const uint16_t flags = load_le<uint16_t>(p + 6);
   if ((flags & ~kKnownFlags) != 0) return DecodeResult::kBadFlags;
+  // Only an invoke carries a group block; on anything else the bit is a corrupt frame.
+  if ((flags & kFlagGroup) != 0 && type != static_cast<uint8_t>(MessageType::kInvoke))
+    return DecodeResult::kBadFlags;
   if (load_le<uint32_t>(p + 28) != 0) return DecodeResult::kBadReserved;
   const uint32_t status = load_le<uint32_t>(p + 20);
   if (status > kMaxStatus) return DecodeResult::kBadStatus;

@@ -95,6 +95,7 @@ TEST(FramePhases, PayloadLimitIsCheckedOnlyAfterTheWholeHeader) {
   EXPECT_EQ(size, 88u);
 }
 
+// Bit 3 (group) is known but only valid on invoke frames; these are results.
 TEST(FramePhases, BitsAboveColdAreRejected) {
   for (int bit = 3; bit < 16; ++bit) {
     auto wire = encode(result_header(kFlagPhases));

@@ -119,4 +119,11 @@ TEST(GroupBlock, TheGroupFlagIsAKnownFrameFlag) {
   size_t header_size = 0;
   EXPECT_EQ(decode_header(wire, 1024, out, header_size), DecodeResult::kOk);
   EXPECT_EQ(out.flags, kFlagGroup);
+  // Only invokes carry a group block.
+  for (MessageType t : {MessageType::kResult, MessageType::kError, MessageType::kHello}) {
+    h.type = t;
+    encode_header(h, wire);
+    EXPECT_EQ(decode_header(wire, 1024, out, header_size), DecodeResult::kBadFlags)
+        << static_cast<int>(t);
+  }
 }
