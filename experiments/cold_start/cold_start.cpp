@@ -235,11 +235,7 @@ ColdStartOutcome run_cold_start(const ColdStartConfig& config, std::FILE* progre
   const ColdStartConfig cfg = normalized(config);
   const auto started = std::chrono::system_clock::now();
   const client::LeaseClient manager(cfg.manager);
-  const json manager_meta = manager_metadata(manager);
-  const json load_start = load_average();
-  warn_if_loaded(load_start, progress);
-  if (manager_meta.contains("error"))
-    throw Error("manager at " + manager.url() + ": " + manager_meta["error"].get<std::string>());
+  const LeaseExperimentStart start = start_lease_experiment(started, manager, progress);
   ResultsWriter out(cfg.out_dir);
   ClockOffsetEstimator clock;
   Runner runner(cfg, manager, out, clock);
@@ -249,16 +245,8 @@ ColdStartOutcome run_cold_start(const ColdStartConfig& config, std::FILE* progre
   const auto finish = [&](const std::string& aborted) {
     outcome.rows = summarize_phases(cfg, outcome.samples);
     out.write_summary(outcome.rows);
-    json cfg_j = cfg.to_json();
-    cfg_j["manager_state"] = manager_meta;
-    json meta =
-        make_metadata(kExperimentName, cfg_j, started, std::chrono::system_clock::now(), clock);
-    meta["aborted"] = aborted.empty() ? json(nullptr) : json(aborted);
-    meta["records"] = out.records_written();
-    meta["load_average_start"] = load_start;  // 1, 5, 15 min: other load skews latencies
-    meta["load_average_end"] = load_average();
-    meta["phases_file"] = "phases.jsonl";
-    out.write_metadata(meta);
+    write_lease_metadata(out, kExperimentName, cfg.to_json(), start, clock, aborted,
+                         {{"phases_file", "phases.jsonl"}});
   };
 
   int failed_in_a_row = 0;

@@ -122,4 +122,29 @@ std::string format_duration_ms(double ms) {
   return b;
 }
 
+LeaseExperimentStart start_lease_experiment(std::chrono::system_clock::time_point started,
+                                            const client::LeaseClient& manager,
+                                            std::FILE* progress) {
+  LeaseExperimentStart start{started, manager_metadata(manager), load_average()};
+  warn_if_loaded(start.load_start, progress);
+  if (start.manager_state.contains("error"))
+    throw Error("manager at " + manager.url() + ": " +
+                start.manager_state["error"].get<std::string>());
+  return start;
+}
+
+void write_lease_metadata(ResultsWriter& out, std::string_view experiment, json config,
+                          const LeaseExperimentStart& start, const ClockOffsetEstimator& clock,
+                          const std::string& aborted, const json& extra) {
+  config["manager_state"] = start.manager_state;
+  json meta =
+      make_metadata(experiment, config, start.started, std::chrono::system_clock::now(), clock);
+  meta["aborted"] = aborted.empty() ? json(nullptr) : json(aborted);
+  meta["records"] = out.records_written();
+  meta["load_average_start"] = start.load_start;  // 1, 5, 15 min: other load skews latencies
+  meta["load_average_end"] = load_average();
+  meta.update(extra);
+  out.write_metadata(meta);
+}
+
 }  // namespace hpcless::experiments

@@ -3,6 +3,7 @@
 // options.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cxxopts.hpp>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "client/lib/lease_client.hpp"
+#include "experiments/common/results.hpp"
 
 namespace hpcless::experiments {
 
@@ -33,6 +35,24 @@ nlohmann::json manager_metadata(const client::LeaseClient& manager);
 nlohmann::json load_average();
 // One warning line on `out` when the 1-minute load is above the cores this process may use.
 void warn_if_loaded(const nlohmann::json& load, std::FILE* out);
+
+// What a lease experiment records before its first lease: the manager's state and the load.
+struct LeaseExperimentStart {
+  std::chrono::system_clock::time_point started;
+  nlohmann::json manager_state;
+  nlohmann::json load_start;
+};
+// Reads the manager's state and the load average, warning on `progress` (may be null) when the
+// machine is busy. Throws Error when the manager cannot be reached: there is nothing to measure.
+LeaseExperimentStart start_lease_experiment(std::chrono::system_clock::time_point started,
+                                            const client::LeaseClient& manager,
+                                            std::FILE* progress);
+// Writes metadata.json of a lease experiment: `config` with the manager's state, "aborted" (the
+// reason, null when the run completed), the record count, the load average at start and end,
+// and the experiment's own `extra` keys.
+void write_lease_metadata(ResultsWriter& out, std::string_view experiment, nlohmann::json config,
+                          const LeaseExperimentStart& start, const ClockOffsetEstimator& clock,
+                          const std::string& aborted, const nlohmann::json& extra);
 
 // --manager URL, --token-file F (defaults: $HPCLESS_MANAGER, $HPCLESS_API_TOKEN).
 void add_manager_experiment_options(cxxopts::Options& opts);

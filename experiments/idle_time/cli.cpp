@@ -6,6 +6,7 @@
 
 #include "comm/base/error.hpp"
 #include "experiments/cold_start/lease_experiment.hpp"
+#include "experiments/common/cli_main.hpp"
 #include "experiments/idle_time/idle_time.hpp"
 
 namespace hpcless::experiments {
@@ -79,39 +80,16 @@ int idle_time_main(int argc, char** argv) {
   add("h,help", "show this help");
 
   IdleTimeConfig config;
-  try {
-    const auto args = opts.parse(argc, argv);
-    if (args.count("help")) {
-      std::printf("%s\n", opts.help().c_str());
-      return 0;
-    }
-    config = parse(args);
-  } catch (const cxxopts::exceptions::exception& e) {
-    std::fprintf(stderr, "%s: %s (see --help)\n", kProgram, e.what());
-    return 2;
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
-    return 2;
-  }
-  try {
+  if (const auto code = parse_command_line(opts, argc, argv, kProgram,
+                                           [&](const auto& args) { config = parse(args); }))
+    return *code;
+  return run_reporting_errors(kProgram, [&] {
     const auto outcome = run_idle_time(config, stderr);
     std::printf("%s", format_idle_time_table(outcome.samples).c_str());
-    std::printf("\nresults: %s\n", outcome.results_dir.string().c_str());
-    if (outcome.plot.ok)
-      std::printf("plot:    %s\n", outcome.plot.png.string().c_str());
-    else
-      std::fprintf(stderr, "%s: warning: no plot: %s\n", kProgram, outcome.plot.message.c_str());
-    if (outcome.failures > 0)
-      std::fprintf(stderr, "%s: warning: %zu unexpected failures (see gaps.jsonl)\n", kProgram,
-                   outcome.failures);
+    report_results(kProgram, outcome.results_dir, outcome.plot, outcome.failures,
+                   "unexpected failures (see gaps.jsonl)");
     return 0;
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace hpcless::experiments

@@ -388,11 +388,7 @@ IdleTimeOutcome run_idle_time(const IdleTimeConfig& config, std::FILE* progress)
   const IdleTimeConfig cfg = normalized(config);
   const auto started = std::chrono::system_clock::now();
   const client::LeaseClient manager(cfg.manager);
-  const json manager_meta = manager_metadata(manager);
-  const json load_start = load_average();
-  warn_if_loaded(load_start, progress);
-  if (manager_meta.contains("error"))
-    throw Error("manager at " + manager.url() + ": " + manager_meta["error"].get<std::string>());
+  const LeaseExperimentStart start = start_lease_experiment(started, manager, progress);
   ResultsWriter out(cfg.out_dir);
   ClockOffsetEstimator clock;
   Runner runner(cfg, manager, out, clock);
@@ -403,16 +399,8 @@ IdleTimeOutcome run_idle_time(const IdleTimeConfig& config, std::FILE* progress)
     outcome.rows = summary_rows(cfg, outcome.samples);
     out.write_summary(outcome.rows);
     write_idle_csv(out.path_of("idle_time.csv"), cfg, outcome.samples);
-    json cfg_j = cfg.to_json();
-    cfg_j["manager_state"] = manager_meta;
-    json meta =
-        make_metadata(kExperimentName, cfg_j, started, std::chrono::system_clock::now(), clock);
-    meta["aborted"] = aborted.empty() ? json(nullptr) : json(aborted);
-    meta["records"] = out.records_written();
-    meta["load_average_start"] = load_start;  // 1, 5, 15 min: other load skews latencies
-    meta["load_average_end"] = load_average();
-    meta["samples_file"] = "gaps.jsonl";
-    out.write_metadata(meta);
+    write_lease_metadata(out, kExperimentName, cfg.to_json(), start, clock, aborted,
+                         {{"samples_file", "gaps.jsonl"}});
   };
 
   int unexpected_in_a_row = 0;

@@ -10,6 +10,7 @@
 
 #include "client/lib/lease_client.hpp"
 #include "comm/base/error.hpp"
+#include "experiments/common/cli_main.hpp"
 #include "experiments/invocation_overhead/invocation_overhead.hpp"
 
 namespace hpcless::experiments {
@@ -208,26 +209,13 @@ int invocation_overhead_main(int argc, char** argv) {
     return 1;
   }
 
-  try {
+  return run_reporting_errors(kProgram, [&] {
     const auto outcome = run_invocation_overhead(config, stderr);
     std::printf("%s", format_overhead_table(outcome.rows).c_str());
-    std::printf("\nresults: %s\n", outcome.results_dir.string().c_str());
-    if (outcome.plot.ok) {
-      std::printf("plot:    %s\n", outcome.plot.png.string().c_str());
-    } else {
-      std::fprintf(stderr, "%s: warning: no plot: %s\n", kProgram, outcome.plot.message.c_str());
-    }
-    if (outcome.failures > 0)
-      std::fprintf(stderr, "%s: warning: %zu failed invocations (status in invocations.jsonl)\n",
-                   kProgram, outcome.failures);
+    report_results(kProgram, outcome.results_dir, outcome.plot, outcome.failures,
+                   "failed invocations (status in invocations.jsonl)");
     return 0;
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace hpcless::experiments

@@ -17,17 +17,7 @@ constexpr const char* kUser = "hpcless <bench> & co";  // needs escaping: tests 
 constexpr const char* kUserEscaped = "hpcless &lt;bench&gt; &amp; co";
 constexpr uint64_t kSeed = 42;
 
-uint64_t random_len(SizeClass s) {
-  switch (s) {
-    case SizeClass::kTest:
-      return 10;
-    case SizeClass::kSmall:
-      return 1000;
-    case SizeClass::kLarge:
-      return 100000;
-  }
-  return 10;
-}
+uint64_t random_len(SizeClass s) { return by_size_class<uint64_t>(s, 10, 1000, 100000); }
 
 // Checks that `page` at `pos` continues with `text`; advances pos.
 bool expect_at(std::string_view page, size_t& pos, std::string_view text) {
@@ -75,24 +65,21 @@ Validation validate_page(std::string_view page, uint64_t n) {
 }  // namespace
 
 void register_110(Registry& r) {
-  BenchmarkSpec s;
-  s.name = "110.dynamic-html";
-  s.package = "libhpcless_bench_110.so";
-  s.function = "dynamic_html";
-  s.description = "ctemplate HTML page with random_len = 10 / 1000 / 100000 numbers";
-  s.prepare = [](SizeClass size, const StorageAccess&) {
-    PreparedInput in;
-    in.payload =
-        nlohmann::json{{"username", kUser}, {"random_len", random_len(size)}, {"seed", kSeed}}
-            .dump();
-    in.expected = std::to_string(random_len(size));
-    return in;
-  };
-  s.validate = [](SizeClass, const PreparedInput& in, std::span<const std::byte> output,
-                  const StorageAccess&) {
-    return validate_page(as_text(output), std::stoull(in.expected));
-  };
-  r.add(std::move(s));
+  r.add(benchmark_spec(
+      "110.dynamic-html", "dynamic_html",
+      "ctemplate HTML page with random_len = 10 / 1000 / 100000 numbers", Storage::kNotNeeded,
+      [](SizeClass size, const StorageAccess&) {
+        PreparedInput in;
+        in.payload =
+            nlohmann::json{{"username", kUser}, {"random_len", random_len(size)}, {"seed", kSeed}}
+                .dump();
+        in.expected = std::to_string(random_len(size));
+        return in;
+      },
+      [](SizeClass, const PreparedInput& in, std::span<const std::byte> output,
+         const StorageAccess&) {
+        return validate_page(as_text(output), std::stoull(in.expected));
+      }));
 }
 
 }  // namespace hpcless::bench

@@ -28,18 +28,10 @@ constexpr int kBox = 200;
 constexpr double kMinJpegPsnr = 25.0;
 
 std::pair<int, int> picture_size(SizeClass s) {
-  switch (s) {
-    case SizeClass::kTest:
-      return {320, 240};
-    case SizeClass::kSmall:
-      return {1920, 1080};
-    case SizeClass::kLarge:
-      return {7680, 4320};
-  }
-  return {320, 240};
+  return by_size_class<std::pair<int, int>>(s, {320, 240}, {1920, 1080}, {7680, 4320});
 }
 
-std::string prefix(SizeClass s) { return std::string(kName) + "/" + std::string(to_string(s)); }
+std::string prefix(SizeClass s) { return object_prefix(kName, s); }
 
 Validation fail(std::string why) { return invalid(std::string(kName) + ": " + std::move(why)); }
 
@@ -149,17 +141,11 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
 }  // namespace
 
 void register_210(Registry& r) {
-  BenchmarkSpec s;
-  s.name = kName;
-  s.package = "libhpcless_bench_210.so";
-  s.function = "thumbnailer";
-  s.description =
+  r.add(benchmark_spec(
+      kName, "thumbnailer",
       "JPEG + PNG thumbnails (200x200 box) of a generated 320x240 / 1920x1080 / 7680x4320 picture "
-      "(S3 in and out)";
-  s.needs_storage = true;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+      "(S3 in and out)",
+      Storage::kNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

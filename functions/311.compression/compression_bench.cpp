@@ -21,6 +21,7 @@
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/bench_util.hpp"
 #include "functions/bench/det_rng.hpp"
+#include "functions/bench/result_checks.hpp"
 
 namespace hpcless::bench {
 
@@ -37,18 +38,10 @@ struct TreeSize {
 };
 
 TreeSize tree_size(SizeClass s) {
-  switch (s) {
-    case SizeClass::kTest:
-      return {128u << 10, 8};
-    case SizeClass::kSmall:
-      return {8u << 20, 64};
-    case SizeClass::kLarge:
-      return {128u << 20, 256};
-  }
-  return {128u << 10, 8};
+  return by_size_class<TreeSize>(s, {128u << 10, 8}, {8u << 20, 64}, {128u << 20, 256});
 }
 
-std::string prefix(SizeClass s) { return std::string(kName) + "/" + std::string(to_string(s)); }
+std::string prefix(SizeClass s) { return object_prefix(kName, s); }
 
 Validation fail(std::string why) { return invalid(std::string(kName) + ": " + std::move(why)); }
 
@@ -183,19 +176,13 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
                     const StorageAccess& st) {
   require_s3(st, kName);
   const json exp = json::parse(in.expected);
-  json out;
   std::string why;
-  if (!parse_json_output(output, out, why)) return fail(why);
-  if (!out.contains("result") || !out["result"].is_object())
-    return fail("output has no \"result\"");
-  const json& r = out["result"];
-  if (!r.contains("bucket") || !r["bucket"].is_string() || !r.contains("key") ||
-      !r["key"].is_string())
-    return fail("result lacks bucket/key: " + excerpt(as_text(output)));
-  const std::string bucket = r["bucket"].get<std::string>(), key = r["key"].get<std::string>();
-  const std::string want_prefix = exp["output_prefix"].get<std::string>();
-  if (key.rfind(want_prefix, 0) != 0)
-    return fail("archive key '" + key + "' is not under '" + want_prefix + "'");
+  const auto object =
+      output_object(output, exp["output_prefix"].get<std::string>(), "archive", why);
+  if (!object) return fail(why);
+  const json& r = object->result;
+  const std::string& bucket = object->bucket;
+  const std::string& key = object->key;
   if (r.value("input_bytes", json()) != exp["input_bytes"])
     return fail("result.input_bytes is " + r.value("input_bytes", json()).dump() + ", expected " +
                 exp["input_bytes"].dump());
@@ -252,16 +239,10 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
 }  // namespace
 
 void register_311(Registry& r) {
-  BenchmarkSpec s;
-  s.name = kName;
-  s.package = "libhpcless_bench_311.so";
-  s.function = "compression";
-  s.description =
-      "tar + zstd of a generated directory tree of 128 KiB / 8 MiB / 128 MiB (S3 in and out)";
-  s.needs_storage = true;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+  r.add(benchmark_spec(
+      kName, "compression",
+      "tar + zstd of a generated directory tree of 128 KiB / 8 MiB / 128 MiB (S3 in and out)",
+      Storage::kNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "functions/common/package_io.hpp"
+
 namespace hpcless::bench::graph {
 
 namespace {
@@ -44,11 +46,8 @@ IntVector::IntVector(int64_t size) {
 
 Params parse_params(std::span<const std::byte> input, const char* bench) {
   using nlohmann::json;
-  const auto* p = reinterpret_cast<const char*>(input.data());
-  const json j = json::parse(p, p + input.size(), nullptr, /*allow_exceptions=*/false);
   const std::string b(bench);
-  if (j.is_discarded()) throw std::invalid_argument(b + ": input is not valid JSON");
-  if (!j.is_object()) throw std::invalid_argument(b + ": input must be a JSON object");
+  const json j = package_io::parse_input_object(input, b);
   auto get = [&](const char* name, int64_t lo, int64_t hi, bool required, int64_t dflt) {
     const auto it = j.find(name);
     if (it == j.end()) {
@@ -63,10 +62,7 @@ Params parse_params(std::span<const std::byte> input, const char* bench) {
   Params params;
   params.vertices = get("size", 1, kMaxVertices, true, 0);
   params.m = get("m", 1, kMaxM, false, 10);
-  if (const auto s = j.find("seed"); s != j.end()) {
-    if (!s->is_number_unsigned()) throw std::invalid_argument(b + ": \"seed\" must be >= 0");
-    params.seed = s->get<uint64_t>();
-  }
+  package_io::read_seed(j, b, params.seed);
   return params;
 }
 

@@ -11,17 +11,7 @@ inline Params params_for(SizeClass s) {
   Params p;
   p.m = 10;
   p.seed = 42;
-  switch (s) {
-    case SizeClass::kTest:
-      p.vertices = 10;
-      break;
-    case SizeClass::kSmall:
-      p.vertices = 10'000;
-      break;
-    case SizeClass::kLarge:
-      p.vertices = 100'000;
-      break;
-  }
+  p.vertices = by_size_class<decltype(p.vertices)>(s, 10, 10'000, 100'000);
   return p;
 }
 

@@ -5,12 +5,14 @@
 // ranks sum to 1, the top vertex, the first ranks and a random projection of all ranks.
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/501.graph-pagerank/graph_sizes.hpp"
 #include "functions/bench/all_benchmarks.hpp"
+#include "functions/bench/result_checks.hpp"
 
 namespace hpcless::bench {
 
@@ -21,7 +23,6 @@ using nlohmann::json;
 constexpr double kDamping = 0.85;
 
 Validation fail(std::string why) { return {false, "501.graph-pagerank: " + std::move(why)}; }
-std::string num(double v) { return json(v).dump(); }
 // PRPACK stops at a residual of about 1e-10; a rank off by more than this is wrong.
 bool close(double got, double want) {
   return std::fabs(got - want) <= 1e-9 + 1e-6 * std::fabs(want);
@@ -84,17 +85,12 @@ PreparedInput prepare(SizeClass s, const StorageAccess&) {
 Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byte> output,
                     const StorageAccess&) {
   const json exp = json::parse(in.expected);
-  const auto* o = reinterpret_cast<const char*>(output.data());
-  const json out = json::parse(o, o + output.size(), nullptr, false);
-  if (!out.is_object() || !out.contains("result") || !out["result"].is_object())
-    return fail("output is not a JSON object with a \"result\"");
-  const json& r = out["result"];
-  for (const char* k : {"vertices", "edges"})
-    if (!r.contains(k) || r[k] != exp[k])
-      return fail(std::string("result.") + k + " is " + (r.contains(k) ? r[k].dump() : "missing") +
-                  ", expected " + exp[k].dump());
-  for (const char* k : {"sum", "max", "projection"})
-    if (!r.contains(k) || !r[k].is_number()) return fail(std::string("result.") + k + " missing");
+  const std::optional<json> result = result_object(output);
+  if (!result) return fail("output is not a JSON object with a \"result\"");
+  const json& r = *result;
+  if (auto why = first_mismatch(r, exp, {"vertices", "edges"}); !why.empty()) return fail(why);
+  if (auto why = first_missing_number(r, {"sum", "max", "projection"}); !why.empty())
+    return fail(why);
   if (!(std::fabs(r["sum"].get<double>() - 1.0) <= 1e-9))
     return fail("the ranks sum to " + r["sum"].dump() + ", not 1");
   // PRPACK reports the dominant eigenvalue of the Google matrix, which is 1.
@@ -113,29 +109,22 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
   if (!(std::fabs(r["projection"].get<double>() - exp["projection"].get<double>()) <= 1e-8))
     return fail("projection " + r["projection"].dump() + ", reference " + exp["projection"].dump());
   const json& ef = exp["first"];
-  if (!r.contains("first") || !r["first"].is_array() || r["first"].size() != ef.size())
+  if (!holds_array(r, "first", ef.size()))
     return fail("result.first must hold " + std::to_string(ef.size()) + " ranks");
   for (size_t v = 0; v < ef.size(); ++v)
     if (!r["first"][v].is_number() || !close(r["first"][v].get<double>(), ef[v].get<double>()))
       return fail("rank of vertex " + std::to_string(v) + " is " + r["first"][v].dump() +
-                  ", reference " + num(ef[v].get<double>()));
+                  ", reference " + json_number(ef[v].get<double>()));
   return {true, {}};
 }
 
 }  // namespace
 
 void register_501(Registry& r) {
-  BenchmarkSpec s;
-  s.name = "501.graph-pagerank";
-  s.package = "libhpcless_bench_501.so";
-  s.function = "pagerank";
-  s.description =
-      "igraph Barabasi graph (m=10, seed 42) of 10 / 10,000 / 100,000 vertices, then PageRank "
-      "(PRPACK)";
-  s.needs_storage = false;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+  r.add(benchmark_spec("501.graph-pagerank", "pagerank",
+                       "igraph Barabasi graph (m=10, seed 42) of 10 / 10,000 / 100,000 vertices, "
+                       "then PageRank (PRPACK)",
+                       Storage::kNotNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

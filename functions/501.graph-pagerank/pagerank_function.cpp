@@ -11,6 +11,7 @@
 
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
+#include "functions/common/package_io.hpp"
 
 namespace {
 
@@ -18,9 +19,8 @@ using hpcless::fn::Context;
 using hpcless::fn::Output;
 using hpcless::fn::Phase;
 using nlohmann::json;
+namespace io = hpcless::bench::package_io;
 namespace gr = hpcless::bench::graph;
-
-double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
 int pagerank(Context& ctx, std::span<const std::byte> in, Output& out) {
   const gr::Params p = gr::parse_params(in, "501.graph-pagerank");
@@ -57,26 +57,12 @@ int pagerank(Context& ctx, std::span<const std::byte> in, Output& out) {
       if (v < 10) first.push_back(r);
     }
   }
-  const json result = {{"benchmark", "501.graph-pagerank"},
-                       {"result",
-                        {{"vertices", vertices},
-                         {"edges", edges},
-                         {"sum", sum},
-                         {"max", max},
-                         {"argmax", argmax},
-                         {"eigenvalue", eigenvalue},
-                         {"first", first},
-                         {"projection", projection}}},
-                       {"measurement",
-                        {{"download_us", 0.0},
-                         {"compute_us", us(g2 - g1)},
-                         {"upload_us", 0.0},
-                         {"download_bytes", 0},
-                         {"upload_bytes", 0},
-                         {"generate_us", us(g1 - g0)}}}};
-  return out.append(result.dump())
-             ? 0
-             : ctx.fail("501.graph-pagerank: output exceeds the payload limit");
+  const json result = {{"vertices", vertices}, {"edges", edges},
+                       {"sum", sum},           {"max", max},
+                       {"argmax", argmax},     {"eigenvalue", eigenvalue},
+                       {"first", first},       {"projection", projection}};
+  return io::append_output(ctx, out, "501.graph-pagerank", result,
+                           io::generated_input_measurement(g0, g1, g2));
 }
 
 }  // namespace

@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/501.graph-pagerank/graph_sizes.hpp"
 #include "functions/bench/all_benchmarks.hpp"
+#include "functions/bench/result_checks.hpp"
 
 namespace hpcless::bench {
 
@@ -75,17 +77,13 @@ PreparedInput prepare(SizeClass s, const StorageAccess&) {
 Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byte> output,
                     const StorageAccess&) {
   const json exp = json::parse(in.expected);
-  const auto* o = reinterpret_cast<const char*>(output.data());
-  const json out = json::parse(o, o + output.size(), nullptr, false);
-  if (!out.is_object() || !out.contains("result") || !out["result"].is_object())
-    return fail("output is not a JSON object with a \"result\"");
-  const json& r = out["result"];
-  for (const char* k : {"vertices", "edges", "tree_edges", "digest"})
-    if (!r.contains(k) || r[k] != exp[k])
-      return fail(std::string("result.") + k + " is " + (r.contains(k) ? r[k].dump() : "missing") +
-                  ", expected " + exp[k].dump());
-  if (!r.contains("total_weight") || !r["total_weight"].is_number())
-    return fail("result.total_weight missing");
+  const std::optional<json> result = result_object(output);
+  if (!result) return fail("output is not a JSON object with a \"result\"");
+  const json& r = *result;
+  if (auto why = first_mismatch(r, exp, {"vertices", "edges", "tree_edges", "digest"});
+      !why.empty())
+    return fail(why);
+  if (auto why = first_missing_number(r, {"total_weight"}); !why.empty()) return fail(why);
   const double w = r["total_weight"].get<double>(), want = exp["total_weight"].get<double>();
   if (!(std::fabs(w - want) <= 1e-9 * std::max(1.0, want)))
     return fail("total weight " + r["total_weight"].dump() + ", reference " +
@@ -96,17 +94,10 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
 }  // namespace
 
 void register_502(Registry& r) {
-  BenchmarkSpec s;
-  s.name = "502.graph-mst";
-  s.package = "libhpcless_bench_502.so";
-  s.function = "mst";
-  s.description =
-      "igraph Barabasi graph (m=10, seed 42) of 10 / 10,000 / 100,000 vertices with random edge "
-      "weights, then minimum spanning tree";
-  s.needs_storage = false;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+  r.add(benchmark_spec("502.graph-mst", "mst",
+                       "igraph Barabasi graph (m=10, seed 42) of 10 / 10,000 / 100,000 vertices "
+                       "with random edge weights, then minimum spanning tree",
+                       Storage::kNotNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

@@ -14,6 +14,7 @@
 
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
+#include "functions/common/package_io.hpp"
 
 namespace {
 
@@ -21,9 +22,8 @@ using hpcless::fn::Context;
 using hpcless::fn::Output;
 using hpcless::fn::Phase;
 using nlohmann::json;
+namespace io = hpcless::bench::package_io;
 namespace gr = hpcless::bench::graph;
-
-double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
 int mst(Context& ctx, std::span<const std::byte> in, Output& out) {
   const gr::Params p = gr::parse_params(in, "502.graph-mst");
@@ -58,22 +58,13 @@ int mst(Context& ctx, std::span<const std::byte> in, Output& out) {
   }
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(digest));
-  const json result = {{"benchmark", "502.graph-mst"},
-                       {"result",
-                        {{"vertices", vertices},
-                         {"edges", edges},
-                         {"tree_edges", tree_edges},
-                         {"total_weight", total},
-                         {"digest", hex}}},
-                       {"measurement",
-                        {{"download_us", 0.0},
-                         {"compute_us", us(g2 - g1)},
-                         {"upload_us", 0.0},
-                         {"download_bytes", 0},
-                         {"upload_bytes", 0},
-                         {"generate_us", us(g1 - g0)}}}};
-  return out.append(result.dump()) ? 0
-                                   : ctx.fail("502.graph-mst: output exceeds the payload limit");
+  const json result = {{"vertices", vertices},
+                       {"edges", edges},
+                       {"tree_edges", tree_edges},
+                       {"total_weight", total},
+                       {"digest", hex}};
+  return io::append_output(ctx, out, "502.graph-mst", result,
+                           io::generated_input_measurement(g0, g1, g2));
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 // `expected` carries the adjacency (CBOR with binary arrays: about 8 MB at size large).
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/501.graph-pagerank/graph_sizes.hpp"
 #include "functions/bench/all_benchmarks.hpp"
+#include "functions/bench/result_checks.hpp"
 
 namespace hpcless::bench {
 
@@ -69,22 +71,18 @@ PreparedInput prepare(SizeClass s, const StorageAccess&) {
 Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byte> output,
                     const StorageAccess&) {
   const json exp = json::from_cbor(in.expected);
-  const auto* o = reinterpret_cast<const char*>(output.data());
-  const json out = json::parse(o, o + output.size(), nullptr, false);
-  if (!out.is_object() || !out.contains("result") || !out["result"].is_object())
-    return fail("output is not a JSON object with a \"result\"");
-  const json& r = out["result"];
-  for (const char* k : {"vertices", "edges", "visited", "layer_sizes"})
-    if (!r.contains(k) || r[k] != exp[k])
-      return fail(std::string("result.") + k + " is " + (r.contains(k) ? r[k].dump() : "missing") +
-                  ", expected " + exp[k].dump());
+  const std::optional<json> result = result_object(output);
+  if (!result) return fail("output is not a JSON object with a \"result\"");
+  const json& r = *result;
+  if (auto why = first_mismatch(r, exp, {"vertices", "edges", "visited", "layer_sizes"});
+      !why.empty())
+    return fail(why);
   graph::Csr g;
   g.vertices = exp["vertices"].get<int64_t>();
   g.offsets = from_binary<int64_t>(exp["offsets"]);
   g.neighbors = from_binary<int32_t>(exp["neighbors"]);
   const auto dist = from_binary<int32_t>(exp["dist"]);
-  if (!r.contains("parents") || !r["parents"].is_array() ||
-      r["parents"].size() != static_cast<size_t>(g.vertices))
+  if (!holds_array(r, "parents", static_cast<size_t>(g.vertices)))
     return fail("result.parents must hold one parent per vertex");
   const json& parents = r["parents"];
   for (int64_t v = 0; v < g.vertices; ++v) {
@@ -109,17 +107,10 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
 }  // namespace
 
 void register_503(Registry& r) {
-  BenchmarkSpec s;
-  s.name = "503.graph-bfs";
-  s.package = "libhpcless_bench_503.so";
-  s.function = "bfs";
-  s.description =
-      "igraph Barabasi graph (m=10, seed 42) of 10 / 10,000 / 100,000 vertices, then BFS from "
-      "vertex 0 (order, layers, parents)";
-  s.needs_storage = false;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+  r.add(benchmark_spec("503.graph-bfs", "bfs",
+                       "igraph Barabasi graph (m=10, seed 42) of 10 / 10,000 / 100,000 vertices, "
+                       "then BFS from vertex 0 (order, layers, parents)",
+                       Storage::kNotNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

@@ -14,6 +14,7 @@
 
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
+#include "functions/common/package_io.hpp"
 
 namespace {
 
@@ -21,9 +22,8 @@ using hpcless::fn::Context;
 using hpcless::fn::Output;
 using hpcless::fn::Phase;
 using nlohmann::json;
+namespace io = hpcless::bench::package_io;
 namespace gr = hpcless::bench::graph;
-
-double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
 int bfs(Context& ctx, std::span<const std::byte> in, Output& out) {
   const gr::Params p = gr::parse_params(in, "503.graph-bfs");
@@ -52,24 +52,15 @@ int bfs(Context& ctx, std::span<const std::byte> in, Output& out) {
     parents.resize(static_cast<size_t>(parent.size()));
     for (int64_t v = 0; v < parent.size(); ++v) parents[static_cast<size_t>(v)] = parent[v];
   }
-  const json result = {{"benchmark", "503.graph-bfs"},
-                       {"result",
-                        {{"vertices", vertices},
-                         {"edges", edges},
-                         {"root", 0},
-                         {"visited", visited},
-                         {"layers", layer_sizes.size()},
-                         {"layer_sizes", layer_sizes},
-                         {"parents", parents}}},
-                       {"measurement",
-                        {{"download_us", 0.0},
-                         {"compute_us", us(g2 - g1)},
-                         {"upload_us", 0.0},
-                         {"download_bytes", 0},
-                         {"upload_bytes", 0},
-                         {"generate_us", us(g1 - g0)}}}};
-  return out.append(result.dump()) ? 0
-                                   : ctx.fail("503.graph-bfs: output exceeds the payload limit");
+  const json result = {{"vertices", vertices},
+                       {"edges", edges},
+                       {"root", 0},
+                       {"visited", visited},
+                       {"layers", layer_sizes.size()},
+                       {"layer_sizes", layer_sizes},
+                       {"parents", parents}};
+  return io::append_output(ctx, out, "503.graph-bfs", result,
+                           io::generated_input_measurement(g0, g1, g2));
 }
 
 }  // namespace

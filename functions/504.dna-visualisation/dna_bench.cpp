@@ -12,6 +12,7 @@
 #include "functions/504.dna-visualisation/squiggle.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/bench_util.hpp"
+#include "functions/bench/result_checks.hpp"
 
 namespace hpcless::bench {
 
@@ -21,19 +22,9 @@ using nlohmann::json;
 constexpr const char* kName = "504.dna-visualisation";
 constexpr uint64_t kSeed = 42;
 
-size_t bases_for(SizeClass s) {
-  switch (s) {
-    case SizeClass::kTest:
-      return 1'000;
-    case SizeClass::kSmall:
-      return 1'000'000;
-    case SizeClass::kLarge:
-      return 4'200'000;
-  }
-  return 1'000;
-}
+size_t bases_for(SizeClass s) { return by_size_class<size_t>(s, 1'000, 1'000'000, 4'200'000); }
 
-std::string prefix(SizeClass s) { return std::string(kName) + "/" + std::string(to_string(s)); }
+std::string prefix(SizeClass s) { return object_prefix(kName, s); }
 
 Validation fail(std::string why) { return invalid(std::string(kName) + ": " + std::move(why)); }
 
@@ -59,19 +50,12 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
                     const StorageAccess& st) {
   require_s3(st, kName);
   const json exp = json::parse(in.expected);
-  json out;
   std::string why;
-  if (!parse_json_output(output, out, why)) return fail(why);
-  if (!out.contains("result") || !out["result"].is_object())
-    return fail("output has no \"result\"");
-  const json& r = out["result"];
-  if (!r.contains("bucket") || !r["bucket"].is_string() || !r.contains("key") ||
-      !r["key"].is_string())
-    return fail("result lacks bucket/key: " + excerpt(as_text(output)));
-  const std::string bucket = r["bucket"].get<std::string>(), key = r["key"].get<std::string>();
-  const std::string want_prefix = exp["output_prefix"].get<std::string>();
-  if (key.rfind(want_prefix, 0) != 0)
-    return fail("result key '" + key + "' is not under '" + want_prefix + "'");
+  const auto object = output_object(output, exp["output_prefix"].get<std::string>(), "result", why);
+  if (!object) return fail(why);
+  const json& r = object->result;
+  const std::string& bucket = object->bucket;
+  const std::string& key = object->key;
 
   const size_t bases = exp["bases"].get<size_t>();
   const auto ref = squiggle::transform_y2(
@@ -101,15 +85,10 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
 }  // namespace
 
 void register_504(Registry& r) {
-  BenchmarkSpec s;
-  s.name = kName;
-  s.package = "libhpcless_bench_504.so";
-  s.function = "dna_visualisation";
-  s.description = "squiggle transform of a generated FASTA of 1 kb / 1 Mb / 4.2 Mb (S3 in and out)";
-  s.needs_storage = true;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+  r.add(benchmark_spec(
+      kName, "dna_visualisation",
+      "squiggle transform of a generated FASTA of 1 kb / 1 Mb / 4.2 Mb (S3 in and out)",
+      Storage::kNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

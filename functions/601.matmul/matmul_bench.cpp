@@ -1,10 +1,12 @@
 // 601.matmul, client side: input per size class and validation of the function's output.
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "functions/601.matmul/matmul_common.hpp"
 #include "functions/bench/all_benchmarks.hpp"
+#include "functions/bench/result_checks.hpp"
 
 namespace hpcless::bench {
 
@@ -15,17 +17,7 @@ using nlohmann::json;
 matmul::Params params_for(SizeClass s) {
   matmul::Params p;
   p.seed = 42;
-  switch (s) {
-    case SizeClass::kTest:
-      p.n = 64;
-      break;
-    case SizeClass::kSmall:
-      p.n = 512;
-      break;
-    case SizeClass::kLarge:
-      p.n = 2048;
-      break;
-  }
+  p.n = by_size_class(s, 64, 512, 2048);
   return p;
 }
 
@@ -34,8 +26,6 @@ matmul::Params params_for(SizeClass s) {
 double tolerance(double scale, int n) { return 1e-15 * 8.0 * n * scale + 1e-300; }
 
 Validation fail(std::string why) { return {false, "601.matmul: " + std::move(why)}; }
-
-std::string num(double v) { return json(v).dump(); }  // shortest exact form
 
 PreparedInput prepare(SizeClass s, const StorageAccess&) {
   const matmul::Params p = params_for(s);
@@ -60,33 +50,29 @@ PreparedInput prepare(SizeClass s, const StorageAccess&) {
 Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byte> output,
                     const StorageAccess&) {
   const json exp = json::parse(in.expected);
-  const auto* o = reinterpret_cast<const char*>(output.data());
-  const json out = json::parse(o, o + output.size(), nullptr, false);
-  if (!out.is_object() || !out.contains("result") || !out["result"].is_object())
-    return fail("output is not a JSON object with a \"result\"");
-  const json& r = out["result"];
-  if (!r.contains("n") || r["n"] != exp["n"])
-    return fail("result.n is " + (r.contains("n") ? r["n"].dump() : "missing") + ", expected " +
-                exp["n"].dump());
-  if (!r.contains("checksum") || !r["checksum"].is_number()) return fail("result.checksum missing");
+  const std::optional<json> result = result_object(output);
+  if (!result) return fail("output is not a JSON object with a \"result\"");
+  const json& r = *result;
+  if (auto why = first_mismatch(r, exp, {"n"}); !why.empty()) return fail(why);
+  if (auto why = first_missing_number(r, {"checksum"}); !why.empty()) return fail(why);
   const double sum = r["checksum"].get<double>();
   const double want = exp["checksum"].get<double>();
   if (!(std::fabs(sum - want) <= exp["checksum_tolerance"].get<double>()))
-    return fail("checksum " + num(sum) + " differs from the reference " + num(want));
+    return fail("checksum " + json_number(sum) + " differs from the reference " +
+                json_number(want));
   const json& es = exp["samples"];
-  if (!r.contains("samples") || !r["samples"].is_array() || r["samples"].size() != es.size())
+  if (!holds_array(r, "samples", es.size()))
     return fail("result.samples must hold " + std::to_string(es.size()) + " elements");
   for (size_t k = 0; k < es.size(); ++k) {
     const json& got = r["samples"][k];
-    if (!got.is_object() || !got.contains("i") || got["i"] != es[k]["i"] || !got.contains("j") ||
-        got["j"] != es[k]["j"] || !got.contains("value") || !got["value"].is_number())
+    if (!is_grid_sample_at(got, es[k]))
       return fail("sample " + std::to_string(k) + " is not C(" + es[k]["i"].dump() + "," +
                   es[k]["j"].dump() + ")");
     const double v = got["value"].get<double>();
     const double w = es[k]["value"].get<double>();
     if (!(std::fabs(v - w) <= es[k]["tolerance"].get<double>()))
-      return fail("C(" + es[k]["i"].dump() + "," + es[k]["j"].dump() + ") = " + num(v) +
-                  ", reference " + num(w));
+      return fail("C(" + es[k]["i"].dump() + "," + es[k]["j"].dump() + ") = " + json_number(v) +
+                  ", reference " + json_number(w));
   }
   return {true, {}};
 }
@@ -94,15 +80,9 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
 }  // namespace
 
 void register_601(Registry& r) {
-  BenchmarkSpec s;
-  s.name = "601.matmul";
-  s.package = "libhpcless_bench_601.so";
-  s.function = "matmul";
-  s.description = "OpenBLAS DGEMM C = A*B on one core, n = 64 / 512 / 2048; reports GFLOP/s";
-  s.needs_storage = false;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+  r.add(benchmark_spec("601.matmul", "matmul",
+                       "OpenBLAS DGEMM C = A*B on one core, n = 64 / 512 / 2048; reports GFLOP/s",
+                       Storage::kNotNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

@@ -17,6 +17,7 @@
 
 #include "functions/601.matmul/matmul_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
+#include "functions/common/package_io.hpp"
 
 namespace {
 
@@ -24,13 +25,11 @@ using hpcless::fn::Context;
 using hpcless::fn::Output;
 using hpcless::fn::Phase;
 using nlohmann::json;
+namespace io = hpcless::bench::package_io;
 namespace mm = hpcless::bench::matmul;
 
 mm::Params parse_input(std::span<const std::byte> in) {
-  const auto* p = reinterpret_cast<const char*>(in.data());
-  const json j = json::parse(p, p + in.size(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw std::invalid_argument("601.matmul: input is not valid JSON");
-  if (!j.is_object()) throw std::invalid_argument("601.matmul: input must be a JSON object");
+  const json j = io::parse_input_object(in, "601.matmul");
   mm::Params params;
   const auto n = j.find("n");
   if (n == j.end() || !n->is_number_integer())
@@ -40,14 +39,9 @@ mm::Params parse_input(std::span<const std::byte> in) {
     throw std::invalid_argument("601.matmul: \"n\" must be in [1, " + std::to_string(mm::kMaxN) +
                                 "], got " + std::to_string(nv));
   params.n = static_cast<int>(nv);
-  if (const auto s = j.find("seed"); s != j.end()) {
-    if (!s->is_number_unsigned()) throw std::invalid_argument("601.matmul: \"seed\" must be >= 0");
-    params.seed = s->get<uint64_t>();
-  }
+  io::read_seed(j, "601.matmul", params.seed);
   return params;
 }
-
-double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
 int matmul(Context& ctx, std::span<const std::byte> in, Output& out) {
   const mm::Params p = parse_input(in);
@@ -79,18 +73,11 @@ int matmul(Context& ctx, std::span<const std::byte> in, Output& out) {
   const double compute_s = static_cast<double>(g2 - g1) / 1e9;
   const double flops =
       2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
-  const json result = {
-      {"benchmark", "601.matmul"},
-      {"result", {{"n", p.n}, {"seed", p.seed}, {"checksum", checksum}, {"samples", samples}}},
-      {"measurement",
-       {{"download_us", 0.0},
-        {"compute_us", us(g2 - g1)},
-        {"upload_us", 0.0},
-        {"download_bytes", 0},
-        {"upload_bytes", 0},
-        {"generate_us", us(g1 - g0)},
-        {"gflops", compute_s > 0 ? flops / compute_s / 1e9 : 0.0}}}};
-  return out.append(result.dump()) ? 0 : ctx.fail("601.matmul: output exceeds the payload limit");
+  json measurement = io::generated_input_measurement(g0, g1, g2);
+  measurement["gflops"] = compute_s > 0 ? flops / compute_s / 1e9 : 0.0;
+  return io::append_output(
+      ctx, out, "601.matmul",
+      {{"n", p.n}, {"seed", p.seed}, {"checksum", checksum}, {"samples", samples}}, measurement);
 }
 
 }  // namespace

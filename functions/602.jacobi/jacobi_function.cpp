@@ -15,6 +15,7 @@
 
 #include "functions/602.jacobi/jacobi_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
+#include "functions/common/package_io.hpp"
 
 namespace {
 
@@ -22,6 +23,7 @@ using hpcless::fn::Context;
 using hpcless::fn::Output;
 using hpcless::fn::Phase;
 using nlohmann::json;
+namespace io = hpcless::bench::package_io;
 namespace jc = hpcless::bench::jacobi;
 
 int64_t get_int(const json& j, const char* name, int64_t lo, int64_t hi) {
@@ -37,21 +39,13 @@ int64_t get_int(const json& j, const char* name, int64_t lo, int64_t hi) {
 }
 
 jc::Params parse_input(std::span<const std::byte> in) {
-  const auto* p = reinterpret_cast<const char*>(in.data());
-  const json j = json::parse(p, p + in.size(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw std::invalid_argument("602.jacobi: input is not valid JSON");
-  if (!j.is_object()) throw std::invalid_argument("602.jacobi: input must be a JSON object");
+  const json j = io::parse_input_object(in, "602.jacobi");
   jc::Params params;
   params.n = static_cast<int>(get_int(j, "n", 1, jc::kMaxN));
   params.iterations = static_cast<int>(get_int(j, "iterations", 0, jc::kMaxIterations));
-  if (const auto s = j.find("seed"); s != j.end()) {
-    if (!s->is_number_unsigned()) throw std::invalid_argument("602.jacobi: \"seed\" must be >= 0");
-    params.seed = s->get<uint64_t>();
-  }
+  io::read_seed(j, "602.jacobi", params.seed);
   return params;
 }
-
-double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
 int jacobi(Context& ctx, std::span<const std::byte> in, Output& out) {
   const jc::Params p = parse_input(in);
@@ -74,25 +68,16 @@ int jacobi(Context& ctx, std::span<const std::byte> in, Output& out) {
 
   const double updates = static_cast<double>(p.n) * p.n * p.iterations;
   const double compute_s = static_cast<double>(g2 - g1) / 1e9;
-  const json result = {
-      {"benchmark", "602.jacobi"},
-      {"result",
-       {{"n", p.n},
-        {"iterations", p.iterations},
-        {"seed", p.seed},
-        {"checksum", jc::interior_sum(p, a)},
-        {"residual", residual},
-        {"samples", samples}}},
-      {"measurement",
-       {{"download_us", 0.0},
-        {"compute_us", us(g2 - g1)},
-        {"upload_us", 0.0},
-        {"download_bytes", 0},
-        {"upload_bytes", 0},
-        {"generate_us", us(g1 - g0)},
-        {"mlups", compute_s > 0 ? updates / compute_s / 1e6 : 0.0},
-        {"gflops", compute_s > 0 ? updates * jc::kFlopsPerUpdate / compute_s / 1e9 : 0.0}}}};
-  return out.append(result.dump()) ? 0 : ctx.fail("602.jacobi: output exceeds the payload limit");
+  const json result = {{"n", p.n},
+                       {"iterations", p.iterations},
+                       {"seed", p.seed},
+                       {"checksum", jc::interior_sum(p, a)},
+                       {"residual", residual},
+                       {"samples", samples}};
+  json measurement = io::generated_input_measurement(g0, g1, g2);
+  measurement["mlups"] = compute_s > 0 ? updates / compute_s / 1e6 : 0.0;
+  measurement["gflops"] = compute_s > 0 ? updates * jc::kFlopsPerUpdate / compute_s / 1e9 : 0.0;
+  return io::append_output(ctx, out, "602.jacobi", result, measurement);
 }
 
 }  // namespace

@@ -6,10 +6,12 @@
 // rounding (the factors come from replaying a = 1).
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "functions/603.stream/stream_common.hpp"
 #include "functions/bench/all_benchmarks.hpp"
+#include "functions/bench/result_checks.hpp"
 
 namespace hpcless::bench {
 
@@ -22,22 +24,13 @@ stream::Params params_for(SizeClass s) {
   p.seed = 42;
   p.ntimes = 10;
   p.scalar = 3.0;
-  switch (s) {
-    case SizeClass::kTest:
-      p.n = 4096;
-      break;  // 3 x 32 KiB: in cache, not a bandwidth
-    case SizeClass::kSmall:
-      p.n = 8u << 20;
-      break;  // 3 x 64 MiB: 2x the 32 MiB L3 per array
-    case SizeClass::kLarge:
-      p.n = 32u << 20;
-      break;  // 3 x 256 MiB: STREAM's 4x-cache rule
-  }
+  // test: 3 x 32 KiB, in cache, not a bandwidth; small: 3 x 64 MiB, 2x the 32 MiB L3 per array;
+  // large: 3 x 256 MiB, STREAM's 4x-cache rule.
+  p.n = by_size_class<uint64_t>(s, 4096, 8u << 20, 32u << 20);
   return p;
 }
 
 Validation fail(std::string why) { return {false, "603.stream: " + std::move(why)}; }
-std::string num(double v) { return json(v).dump(); }
 
 // Each element's chain of 4 * ntimes roundings moves it by at most ~1e-14 relative from the
 // factor model; sums add n-fold summation error. 1e-11 keeps a wide margin.
@@ -82,28 +75,23 @@ PreparedInput prepare(SizeClass s, const StorageAccess&) {
 Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byte> output,
                     const StorageAccess&) {
   const json exp = json::parse(in.expected);
-  const auto* o = reinterpret_cast<const char*>(output.data());
-  const json out = json::parse(o, o + output.size(), nullptr, false);
-  if (!out.is_object() || !out.contains("result") || !out["result"].is_object())
-    return fail("output is not a JSON object with a \"result\"");
-  const json& r = out["result"];
-  for (const char* k : {"n", "ntimes"})
-    if (!r.contains(k) || r[k] != exp[k])
-      return fail(std::string("result.") + k + " is " + (r.contains(k) ? r[k].dump() : "missing") +
-                  ", expected " + exp[k].dump());
+  const std::optional<json> result = result_object(output);
+  if (!result) return fail("output is not a JSON object with a \"result\"");
+  const json& r = *result;
+  if (auto why = first_mismatch(r, exp, {"n", "ntimes"}); !why.empty()) return fail(why);
   const double s = exp["scalar"].get<double>();
   for (const char* k : {"sum_a", "sum_b", "sum_c"}) {
     if (!r.contains(k) || !r[k].is_number()) return fail(std::string("result.") + k + " missing");
     const double got = r[k].get<double>(), want = exp[k].get<double>();
     if (!(std::fabs(got - want) <= kSumTolerance * std::fabs(want)))
-      return fail(std::string(k) + " = " + num(got) + ", reference " + num(want));
+      return fail(std::string(k) + " = " + json_number(got) + ", reference " + json_number(want));
   }
   const double sa = r["sum_a"].get<double>(), sb = r["sum_b"].get<double>(),
                sc = r["sum_c"].get<double>();
   if (!(std::fabs(sa - (sb + s * sc)) <= kSumTolerance * std::fabs(sa)))
     return fail("sum_a != sum_b + scalar * sum_c: the last Triad is wrong");
   const json& es = exp["samples"];
-  if (!r.contains("samples") || !r["samples"].is_array() || r["samples"].size() != es.size())
+  if (!holds_array(r, "samples", es.size()))
     return fail("result.samples must hold " + std::to_string(es.size()) + " elements");
   for (size_t k = 0; k < es.size(); ++k) {
     const json& got = r["samples"][k];
@@ -125,17 +113,10 @@ Validation validate(SizeClass, const PreparedInput& in, std::span<const std::byt
 }  // namespace
 
 void register_603(Registry& r) {
-  BenchmarkSpec s;
-  s.name = "603.stream";
-  s.package = "libhpcless_bench_603.so";
-  s.function = "stream";
-  s.description =
-      "STREAM Copy/Scale/Add/Triad on one core, 3 arrays of 4Ki / 8Mi / 32Mi doubles, 10 passes; "
-      "reports GB/s (best of passes 2-10)";
-  s.needs_storage = false;
-  s.prepare = prepare;
-  s.validate = validate;
-  r.add(std::move(s));
+  r.add(benchmark_spec("603.stream", "stream",
+                       "STREAM Copy/Scale/Add/Triad on one core, 3 arrays of 4Ki / 8Mi / 32Mi "
+                       "doubles, 10 passes; reports GB/s (best of passes 2-10)",
+                       Storage::kNotNeeded, prepare, validate));
 }
 
 }  // namespace hpcless::bench

@@ -19,6 +19,7 @@
 
 #include "functions/603.stream/stream_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
+#include "functions/common/package_io.hpp"
 
 namespace {
 
@@ -26,13 +27,11 @@ using hpcless::fn::Context;
 using hpcless::fn::Output;
 using hpcless::fn::Phase;
 using nlohmann::json;
+namespace io = hpcless::bench::package_io;
 namespace st = hpcless::bench::stream;
 
 st::Params parse_input(std::span<const std::byte> in) {
-  const auto* p = reinterpret_cast<const char*>(in.data());
-  const json j = json::parse(p, p + in.size(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw std::invalid_argument("603.stream: input is not valid JSON");
-  if (!j.is_object()) throw std::invalid_argument("603.stream: input must be a JSON object");
+  const json j = io::parse_input_object(in, "603.stream");
   st::Params params;
   const auto n = j.find("n");
   if (n == j.end() || !n->is_number_unsigned() || n->get<uint64_t>() < 1 ||
@@ -51,10 +50,7 @@ st::Params parse_input(std::span<const std::byte> in) {
     if (!s->is_number()) throw std::invalid_argument("603.stream: \"scalar\" must be a number");
     params.scalar = s->get<double>();
   }
-  if (const auto s = j.find("seed"); s != j.end()) {
-    if (!s->is_number_unsigned()) throw std::invalid_argument("603.stream: \"seed\" must be >= 0");
-    params.seed = s->get<uint64_t>();
-  }
+  io::read_seed(j, "603.stream", params.seed);
   return params;
 }
 
@@ -81,8 +77,6 @@ struct KernelTimes {
             {"max_us", max_ns / 1e3}};
   }
 };
-
-double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 
 int stream(Context& ctx, std::span<const std::byte> in, Output& out) {
   const st::Params p = parse_input(in);
@@ -143,34 +137,26 @@ int stream(Context& ctx, std::span<const std::byte> in, Output& out) {
     samples.push_back({{"i", i}, {"a", a[i]}, {"b", b[i]}, {"c", c[i]}});
 
   const double nd = static_cast<double>(n);
-  const json result = {{"benchmark", "603.stream"},
-                       {"result",
-                        {{"n", p.n},
-                         {"ntimes", p.ntimes},
-                         {"scalar", p.scalar},
-                         {"seed", p.seed},
-                         {"sum_a", sa},
-                         {"sum_b", sb},
-                         {"sum_c", sc},
-                         {"samples", samples},
-                         {"kernels",
-                          {{"copy", copy.to_json(st::kCopyBytes * nd)},
-                           {"scale", scale.to_json(st::kScaleBytes * nd)},
-                           {"add", add.to_json(st::kAddBytes * nd)},
-                           {"triad", triad.to_json(st::kTriadBytes * nd)}}}}},
-                       {"measurement",
-                        {{"download_us", 0.0},
-                         {"compute_us", us(g2 - g1)},
-                         {"upload_us", 0.0},
-                         {"download_bytes", 0},
-                         {"upload_bytes", 0},
-                         {"generate_us", us(g1 - g0)},
-                         {"gbs", triad.best_gbs(st::kTriadBytes * nd)},
-                         {"copy_gbs", copy.best_gbs(st::kCopyBytes * nd)},
-                         {"scale_gbs", scale.best_gbs(st::kScaleBytes * nd)},
-                         {"add_gbs", add.best_gbs(st::kAddBytes * nd)},
-                         {"triad_gbs", triad.best_gbs(st::kTriadBytes * nd)}}}};
-  return out.append(result.dump()) ? 0 : ctx.fail("603.stream: output exceeds the payload limit");
+  const json result = {{"n", p.n},
+                       {"ntimes", p.ntimes},
+                       {"scalar", p.scalar},
+                       {"seed", p.seed},
+                       {"sum_a", sa},
+                       {"sum_b", sb},
+                       {"sum_c", sc},
+                       {"samples", samples},
+                       {"kernels",
+                        {{"copy", copy.to_json(st::kCopyBytes * nd)},
+                         {"scale", scale.to_json(st::kScaleBytes * nd)},
+                         {"add", add.to_json(st::kAddBytes * nd)},
+                         {"triad", triad.to_json(st::kTriadBytes * nd)}}}};
+  json measurement = io::generated_input_measurement(g0, g1, g2);
+  measurement["gbs"] = triad.best_gbs(st::kTriadBytes * nd);
+  measurement["copy_gbs"] = copy.best_gbs(st::kCopyBytes * nd);
+  measurement["scale_gbs"] = scale.best_gbs(st::kScaleBytes * nd);
+  measurement["add_gbs"] = add.best_gbs(st::kAddBytes * nd);
+  measurement["triad_gbs"] = triad.best_gbs(st::kTriadBytes * nd);
+  return io::append_output(ctx, out, "603.stream", result, measurement);
 }
 
 }  // namespace

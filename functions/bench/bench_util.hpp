@@ -17,6 +17,11 @@ inline std::string_view as_text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// "<benchmark>/<size class>": where a storage benchmark keeps its objects of one size class.
+inline std::string object_prefix(std::string_view benchmark, SizeClass s) {
+  return std::string(benchmark) + "/" + std::string(to_string(s));
+}
+
 // SHA-256 of `data` as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view data);
 

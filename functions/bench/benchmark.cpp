@@ -25,6 +25,20 @@ std::string_view to_string(SizeClass s) {
   return "unknown";
 }
 
+BenchmarkSpec benchmark_spec(std::string name, std::string function, std::string description,
+                             Storage storage, decltype(BenchmarkSpec::prepare) prepare,
+                             decltype(BenchmarkSpec::validate) validate) {
+  BenchmarkSpec s;
+  s.package = "libhpcless_bench_" + name.substr(0, name.find('.')) + ".so";
+  s.name = std::move(name);
+  s.function = std::move(function);
+  s.description = std::move(description);
+  s.needs_storage = storage == Storage::kNeeded;
+  s.prepare = std::move(prepare);
+  s.validate = std::move(validate);
+  return s;
+}
+
 void Registry::add(BenchmarkSpec spec) {
   if (spec.name.empty()) throw ConfigError("a benchmark needs a name");
   if (!spec.prepare || !spec.validate)

@@ -31,6 +31,21 @@ enum class SizeClass { kTest, kSmall, kLarge };
 SizeClass parse_size_class(std::string_view s);  // "test" | "small" | "large", else ConfigError
 std::string_view to_string(SizeClass s);
 
+// The value a size-class table holds for `s`: one place for the test / small / large switch that
+// every benchmark's sizes need.
+template <class T>
+T by_size_class(SizeClass s, T test, T small, T large) {
+  switch (s) {
+    case SizeClass::kTest:
+      return test;
+    case SizeClass::kSmall:
+      return small;
+    case SizeClass::kLarge:
+      return large;
+  }
+  return test;
+}
+
 // Storage the generator and validator may use (null when the run has no storage configured;
 // a benchmark with needs_storage = true then cannot run and says so).
 struct StorageAccess {
@@ -61,6 +76,14 @@ struct BenchmarkSpec {
                            const StorageAccess&)>
       validate;
 };
+
+enum class Storage { kNotNeeded, kNeeded };
+
+// The spec of a benchmark built by hpcless_add_benchmark: its package file follows from the
+// numeric id in front of the name ("602.jacobi" -> "libhpcless_bench_602.so").
+BenchmarkSpec benchmark_spec(std::string name, std::string function, std::string description,
+                             Storage storage, decltype(BenchmarkSpec::prepare) prepare,
+                             decltype(BenchmarkSpec::validate) validate);
 
 class Registry {
  public:
