@@ -97,6 +97,9 @@ std::vector<std::byte> encode(const HelloAck& m) {
   w.put_string(m.node_name, kMaxStringLen);
   w.put_string(m.package_name, kMaxStringLen);
   w.put_list(m.functions);
+  w.put<uint64_t>(m.worker_spawn_ns);
+  w.put<uint64_t>(m.worker_package_ns);
+  w.put<uint8_t>(m.fresh_worker);
   return w.take();
 }
 
@@ -129,6 +132,10 @@ HelloAck decode_hello_ack(std::span<const std::byte> body) {
   m.node_name = r.get_string(kMaxStringLen);
   m.package_name = r.get_string(kMaxStringLen);
   m.functions = r.get_list();
+  m.worker_spawn_ns = r.get<uint64_t>();
+  m.worker_package_ns = r.get<uint64_t>();
+  m.fresh_worker = r.get<uint8_t>();
+  if (m.fresh_worker > 1) throw ProtocolError("malformed hello-ack message: fresh_worker above 1");
   r.finish();
   return m;
 }

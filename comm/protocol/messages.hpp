@@ -36,6 +36,14 @@ struct HelloAck {
   std::string node_name;
   std::string package_name;
   std::vector<std::string> functions;  // function_id = index in this list
+  // How the worker process started, for cold-start breakdowns. `fresh_worker` is 1 in the answer
+  // to the first hello the process ever served (that client waited for the spawn), else 0.
+  // spawn: from the executor's fork to the worker being ready (its package loaded, threads
+  // pinned); package: the initial package's load within it. 0 when unknown (e.g. a worker
+  // started by hand).
+  uint64_t worker_spawn_ns = 0;
+  uint64_t worker_package_ns = 0;
+  uint8_t fresh_worker = 0;
 };
 
 struct PackageInfo {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
 #include "comm/protocol/frame.hpp"
 #include "executor/daemon/hello_peek.hpp"
@@ -65,6 +66,9 @@ WorkerProcess::WorkerProcess(const WorkerProcessOptions& o) : threads_(o.threads
   // glibc reserves 64 MiB of address space per malloc arena; under RLIMIT_AS that alone would
   // eat the limit, so a limited worker uses one arena.
   if (o.rlimit_as_bytes != 0) s.extra_env.push_back("MALLOC_ARENA_MAX=1");
+  // The worker reports its start-up time (fork to ready) in hello-acks: cold-start breakdowns.
+  // CLOCK_MONOTONIC is the same clock in both processes.
+  s.extra_env.push_back("HPCLESS_SPAWNED_AT_NS=" + std::to_string(now_ns()));
   child_ = ChildProcess::spawn(s);
   control_ = std::move(mine);
 }

@@ -112,8 +112,17 @@ int main(int argc, char** argv) {
 
     std::vector<std::unique_ptr<WorkerThread>> threads;
     try {
+      const uint64_t t_package = now_ns();
       auto package = Package::load_file(args["package"].as<std::string>());
       config.storage = load_worker_storage_config(args["storage-config"].as<std::string>());
+      config.startup = std::make_shared<WorkerStartup>();
+      config.startup->package_ns = now_ns() - t_package;
+      // Set by the executor at fork; the threads below start in microseconds, so "ready" is now.
+      if (const char* at = std::getenv("HPCLESS_SPAWNED_AT_NS"); at != nullptr) {
+        const uint64_t spawned = std::strtoull(at, nullptr, 10);
+        const uint64_t now = now_ns();
+        if (spawned != 0 && spawned <= now) config.startup->spawn_ns = now - spawned;
+      }
       for (uint32_t i = 0; i < workers; ++i) {
         threads.push_back(std::make_unique<WorkerThread>(i, cores.empty() ? -1 : cores[i], config,
                                                          package, &slots.table().slots[i]));

@@ -313,6 +313,11 @@ bool WorkerThread::handle_hello(Conn& c) {
   ack.node_name = config_.node_name;
   ack.package_name = c.package->name();
   ack.functions = c.package->function_names();
+  if (config_.startup) {
+    ack.worker_spawn_ns = config_.startup->spawn_ns;
+    ack.worker_package_ns = config_.startup->package_ns;
+    ack.fresh_worker = config_.startup->hello_served.exchange(true, std::memory_order_relaxed) ? 0 : 1;
+  }
   const auto body = protocol::encode(ack);
   Header r;
   r.type = MessageType::kHelloAck;

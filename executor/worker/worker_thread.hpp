@@ -31,6 +31,12 @@ struct StorageConfig;
 
 namespace hpcless::executor {
 
+struct WorkerStartup {
+  uint64_t spawn_ns = 0;    // executor's fork to ready; 0: unknown
+  uint64_t package_ns = 0;  // the initial package's load, within the spawn
+  std::atomic<bool> hello_served{false};  // the first hello gets fresh_worker = 1
+};
+
 struct WorkerConfig {
   uint32_t max_payload = 64u << 20;  // per request and per result
   uint32_t max_inflight = 256;       // advertised to clients; they pipeline up to it
@@ -44,6 +50,9 @@ struct WorkerConfig {
   // The lease this worker process serves; null for a standalone executor.
   std::shared_ptr<const LeaseGate> lease;
   uint64_t memory_limit_mb = 0;  // 0: none; used to name a std::bad_alloc as the lease's limit
+  // How this worker process started, reported in hello-acks (cold-start breakdowns). Shared by
+  // the process's threads; null: not reported.
+  std::shared_ptr<WorkerStartup> startup;
 };
 
 class WorkerThread {

@@ -44,6 +44,9 @@ nlohmann::ordered_json sample_json(const ColdStartSample& s) {
           {"nodes", s.nodes},
           {"grant_us", v(s.grant_us)},
           {"connect_spawn_us", v(s.connect_us)},
+          {"spawn_us", v(s.spawn_us)},
+          {"worker_package_load_us", v(s.worker_package_us)},
+          {"connect_us", v(s.connect_only_us())},
           {"package_load_us", v(s.package_us)},
           {"first_invocation_us", v(s.first_us)},
           {"total_us", v(s.total_us)},
@@ -106,6 +109,12 @@ class Runner {
       for (const auto& a : lease.allocations()) s.nodes.push_back(a.node);
       s.grant_us = us_between(t0, t_grant);
       s.connect_us = us_between(timing.start_ns, timing.end_ns);
+      for (size_t i = 0; i < lease.workers(); ++i) {
+        const auto& info = lease.worker(i).info();
+        if (info.fresh_worker == 0 || info.worker_spawn_ns == 0) continue;
+        s.spawn_us = std::max(s.spawn_us, info.worker_spawn_ns / 1e3);
+        s.worker_package_us = std::max(s.worker_package_us, info.worker_package_ns / 1e3);
+      }
       (void)t_conn;
       s.package_us = package_.empty() ? -1 : us_between(t_conn, t_pkg);
       s.first_us = us_between(t_pkg, t_first);
@@ -171,12 +180,7 @@ std::vector<SummaryRow> summarize_phases(const ColdStartConfig& cfg,
         continue;
       }
       if (s.warmup) continue;
-      const double x = p == "grant"              ? s.grant_us
-                       : p == "connect-spawn"    ? s.connect_us
-                       : p == "package-load"     ? s.package_us
-                       : p == "first-invocation" ? s.first_us
-                       : p == "total"            ? s.total_us
-                                                 : s.release_us;
+      const double x = s.phase(p);
       if (x >= 0) v.push_back(x);
     }
     SummaryRow r;
@@ -211,7 +215,10 @@ json ColdStartConfig::to_json() const {
           {"method",
            "per repetition, a fresh lease: grant = POST /v1/leases until 201; connect-spawn = "
            "TCP connect to hello-ack on every allocation in parallel (the executor spawns the "
-           "lease's worker on the first connection; the slowest allocation counts); "
+           "lease's worker on the first connection; the slowest allocation counts); spawn = "
+           "the worker's own report (hello-ack) of fork to ready, which includes "
+           "worker-package-load (its initial package); connect = connect-spawn - spawn (TCP, "
+           "hello, token checks, hand-off); "
            "package-load = shipping package_file to the workers; first-invocation = the first "
            "invocation's round trip; total = grant start to first result; release = DELETE "
            "after the result. Summaries are over successful timed repetitions (warm-up "
@@ -258,10 +265,10 @@ ColdStartOutcome run_cold_start(const ColdStartConfig& config, std::FILE* progre
       if (progress != nullptr) {
         if (s.error.empty())
           std::fprintf(progress,
-                       "%s %3zu  %s  grant %8.0f us  connect+spawn %8.0f us  first %7.0f us  "
-                       "total %8.0f us  release %7.0f us\n",
-                       warmup ? "warmup" : "rep   ", i, s.lease.c_str(), s.grant_us, s.connect_us,
-                       s.first_us, s.total_us, s.release_us);
+                       "%s %3zu  %s  grant %7.0f us  spawn %7.0f us  connect %6.0f us  first "
+                       "%6.0f us  total %7.0f us  release %6.0f us\n",
+                       warmup ? "warmup" : "rep   ", i, s.lease.c_str(), s.grant_us, s.spawn_us,
+                       s.connect_only_us(), s.first_us, s.total_us, s.release_us);
         else
           std::fprintf(progress, "%s %3zu  failed: %s\n", warmup ? "warmup" : "rep   ", i,
                        s.error.c_str());
@@ -324,7 +331,8 @@ std::string cold_start_gnuplot_script(const std::vector<SummaryRow>& rows,
     const char* colour;
   };
   static constexpr Stack kStack[] = {{"grant", "grant (HTTP)", "#1f77b4"},
-                                     {"connect-spawn", "connect + worker spawn", "#d62728"},
+                                     {"spawn", "worker spawn", "#d62728"},
+                                     {"connect", "connect + hello", "#9467bd"},
                                      {"package-load", "package load", "#2ca02c"},
                                      {"first-invocation", "first invocation", "#ff7f0e"}};
   const auto row = [&](const char* phase) -> const SummaryRow* {
@@ -358,10 +366,7 @@ std::string cold_start_gnuplot_script(const std::vector<SummaryRow>& rows,
     s += buf;
     for (const auto* st : present) {
       const std::string p = st->phase;
-      const double us = p == "grant"           ? smp.grant_us
-                        : p == "connect-spawn" ? smp.connect_us
-                        : p == "package-load"  ? smp.package_us
-                                               : smp.first_us;
+      const double us = smp.phase(p);
       std::snprintf(buf, sizeof(buf), " %.4f", std::max(0.0, us) / 1000.0);
       s += buf;
     }
@@ -422,6 +427,18 @@ std::string cold_start_gnuplot_script(const std::vector<SummaryRow>& rows,
        "set output 'cold_start.svg'\n" +
        draw + "unset output\n";
   return s;
+}
+
+double ColdStartSample::phase(const std::string& p) const {
+  if (p == "grant") return grant_us;
+  if (p == "spawn") return spawn_us;
+  if (p == "worker-package-load") return worker_package_us;
+  if (p == "connect") return connect_only_us();
+  if (p == "connect-spawn") return connect_us;
+  if (p == "package-load") return package_us;
+  if (p == "first-invocation") return first_us;
+  if (p == "total") return total_us;
+  return release_us;
 }
 
 }  // namespace hpcless::experiments

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,8 +28,18 @@
 namespace hpcless::experiments {
 
 // Phase names, in order (summary.csv's mode column).
-inline constexpr const char* kColdPhases[] = {
-    "grant", "connect-spawn", "package-load", "first-invocation", "total", "release"};
+// spawn + connect = connect-spawn (the client sees the two overlapped: the executor spawns the
+// lease's worker while the first connection waits); the worker reports its spawn in hello-ack.
+// worker-package-load is part of spawn. package-load is shipping --package-file afterwards.
+inline constexpr const char* kColdPhases[] = {"grant",
+                                              "spawn",
+                                              "worker-package-load",
+                                              "connect",
+                                              "connect-spawn",
+                                              "package-load",
+                                              "first-invocation",
+                                              "total",
+                                              "release"};
 
 struct ColdStartConfig {
   client::ManagerOptions manager;
@@ -58,6 +69,11 @@ struct ColdStartSample {
   std::vector<std::string> nodes;
   double grant_us = -1, connect_us = -1, package_us = -1, first_us = -1, total_us = -1,
          release_us = -1;
+  // From the fresh workers' hello-acks (the slowest allocation); -1 when not reported.
+  double spawn_us = -1, worker_package_us = -1;
+  double connect_only_us() const { return spawn_us < 0 ? -1 : std::max(0.0, connect_us - spawn_us); }
+  // The value of one of kColdPhases, -1 when not measured.
+  double phase(const std::string& name) const;
   std::string error;  // empty: success
 };
 

@@ -68,6 +68,7 @@ TEST_F(LeaseExperimentsTest, ColdStartWritesPhasesSummaryAndPlot) {
                           env());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("connect-spawn"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("worker-package-load"), std::string::npos) << r.out;
 
   const auto records = json_lines(out / "invocations.jsonl");
   ASSERT_EQ(records.size(), 5u);
@@ -88,6 +89,15 @@ TEST_F(LeaseExperimentsTest, ColdStartWritesPhasesSummaryAndPlot) {
     EXPECT_LE(sum, p["total_us"].get<double>() + 1.0);  // the phases lie inside the total
     EXPECT_GT(p["connect_spawn_us"].get<double>(), 0.0);
     EXPECT_TRUE(p["package_load_us"].is_null());
+    // Every lease got a fresh worker, which reported its spawn; the spawn happened while the
+    // connection waited, so it lies inside connect-spawn, and connect is the rest.
+    ASSERT_TRUE(p["spawn_us"].is_number()) << p.dump();
+    EXPECT_GT(p["spawn_us"].get<double>(), 0.0);
+    EXPECT_GT(p["worker_package_load_us"].get<double>(), 0.0);
+    EXPECT_LT(p["worker_package_load_us"].get<double>(), p["spawn_us"].get<double>());
+    EXPECT_LE(p["spawn_us"].get<double>(), p["connect_spawn_us"].get<double>());
+    EXPECT_NEAR(p["spawn_us"].get<double>() + p["connect_us"].get<double>(),
+                p["connect_spawn_us"].get<double>(), 1.0);
   }
   EXPECT_EQ(leases.size(), 5u);  // a fresh lease every time
 
@@ -105,7 +115,8 @@ TEST_F(LeaseExperimentsTest, ColdStartWritesPhasesSummaryAndPlot) {
     modes.insert(mode);
     EXPECT_EQ(count, "4") << csv[i];  // warm-up repetitions are not summarized
   }
-  EXPECT_EQ(modes, (std::set<std::string>{"grant", "connect-spawn", "first-invocation", "total",
+  EXPECT_EQ(modes, (std::set<std::string>{"grant", "spawn", "worker-package-load", "connect",
+                                          "connect-spawn", "first-invocation", "total",
                                           "release"}));
   const json meta = json::parse(ltest::read_text(out / "metadata.json"));
   EXPECT_EQ(meta["experiment"], "cold-start");

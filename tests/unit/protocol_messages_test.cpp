@@ -184,6 +184,9 @@ HelloAck sample_ack() {
   m.node_name = "node-01";
   m.package_name = "core";
   m.functions = {"noop", "echo", "", "sleep"};
+  m.worker_spawn_ns = 12'345'678;
+  m.worker_package_ns = 345'678;
+  m.fresh_worker = 1;
   return m;
 }
 
@@ -195,6 +198,16 @@ void expect_same(const HelloAck& a, const HelloAck& b) {
   EXPECT_EQ(a.node_name, b.node_name);
   EXPECT_EQ(a.package_name, b.package_name);
   EXPECT_EQ(a.functions, b.functions);
+  EXPECT_EQ(a.worker_spawn_ns, b.worker_spawn_ns);
+  EXPECT_EQ(a.worker_package_ns, b.worker_package_ns);
+  EXPECT_EQ(a.fresh_worker, b.fresh_worker);
+}
+
+TEST(HelloAckMessage, FreshWorkerIsABoolean) {
+  HelloAck in = sample_ack();
+  Body body = encode(in);
+  body.back() = std::byte{2};
+  EXPECT_THROW(decode_hello_ack(body), ProtocolError);
 }
 
 TEST(HelloAckMessage, RoundTrip) {
@@ -205,7 +218,7 @@ TEST(HelloAckMessage, RoundTrip) {
 TEST(HelloAckMessage, RoundTripEmpty) {
   const HelloAck in;
   const Body body = encode(in);
-  EXPECT_EQ(body.size(), 4u * 4 + 2 + 2 + 2);
+  EXPECT_EQ(body.size(), 4u * 4 + 2 + 2 + 2 + 8 + 8 + 1);
   expect_same(in, decode_hello_ack(body));
 }
 
@@ -238,6 +251,9 @@ TEST(HelloAckMessage, ExactLayout) {
   in.node_name = "n";
   in.package_name = "";
   in.functions = {"ab"};
+  in.worker_spawn_ns = 7;
+  in.worker_package_ns = 5;
+  in.fresh_worker = 1;
   Body expected;
   put_u32(expected, 1);
   put_u32(expected, 2);
@@ -250,6 +266,11 @@ TEST(HelloAckMessage, ExactLayout) {
   put_u16(expected, 2);
   expected.push_back(std::byte{'a'});
   expected.push_back(std::byte{'b'});
+  put_u32(expected, 7);  // worker_spawn_ns = 7, little-endian u64
+  put_u32(expected, 0);
+  put_u32(expected, 5);  // worker_package_ns = 5
+  put_u32(expected, 0);
+  expected.push_back(std::byte{1});  // fresh_worker
   EXPECT_EQ(encode(in), expected);
 }
 
