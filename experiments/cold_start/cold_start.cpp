@@ -305,15 +305,15 @@ ColdStartOutcome run_cold_start(const ColdStartConfig& config, std::FILE* progre
 std::string format_cold_start_table(const std::vector<SummaryRow>& rows) {
   std::string t;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-17s %6s %10s %10s %10s %10s %10s %8s\n", "phase", "count",
+  std::snprintf(line, sizeof(line), "%-19s %6s %10s %10s %10s %10s %10s %8s\n", "phase", "count",
                 "p50 (ms)", "p90 (ms)", "p99 (ms)", "mean (ms)", "max (ms)", "failures");
   t += line;
   for (const auto& r : rows) {
     if (r.stats.count == 0) {
-      std::snprintf(line, sizeof(line), "%-17s %6zu %10s %10s %10s %10s %10s %8zu\n",
+      std::snprintf(line, sizeof(line), "%-19s %6zu %10s %10s %10s %10s %10s %8zu\n",
                     r.mode.c_str(), r.stats.count, "n/a", "n/a", "n/a", "n/a", "n/a", r.failures);
     } else {
-      std::snprintf(line, sizeof(line), "%-17s %6zu %10.3f %10.3f %10.3f %10.3f %10.3f %8zu\n",
+      std::snprintf(line, sizeof(line), "%-19s %6zu %10.3f %10.3f %10.3f %10.3f %10.3f %8zu\n",
                     r.mode.c_str(), r.stats.count, r.stats.p50 / 1000, r.stats.p90 / 1000,
                     r.stats.p99 / 1000, r.stats.mean / 1000, r.stats.max / 1000, r.failures);
     }
