@@ -25,6 +25,8 @@ packages=(
   libcpp-httplib-dev libsqlite3-dev
   # comm-bench baselines: Open MPI (mpirun, mpicxx) and Gloo
   openmpi-bin libopenmpi-dev libgloo-dev
+  # Slurm: batch scripts, on-demand executors and their tests (a single-node cluster with munge)
+  slurm-wlm munge
 )
 
 missing=()

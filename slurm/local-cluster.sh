@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# A single-node Slurm cluster on this machine, private to one folder: its own munge daemon (key
+# and socket in DIR), slurmctld and slurmd on free loopback ports, state and logs in DIR.
+# Nothing under /etc is touched, so it runs beside a site's own Slurm.
+#
+#   slurm/local-cluster.sh up DIR [--cpus N] [--memory-mb M]   # prints "export SLURM_CONF=..."
+#   slurm/local-cluster.sh down DIR                            # stops all three, idempotent
+#
+# Every Slurm command reaches this cluster with SLURM_CONF=DIR/slurm.conf (DIR/env sets it).
+# Needs root (slurmd runs jobs as their users) and the Debian packages slurm-wlm and munge.
+set -euo pipefail
+
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 2 ] || usage
+cmd="$1" dir="$2"
+shift 2
+cpus="$(nproc)" memory_mb=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cpus) cpus="$2"; shift 2 ;;
+    --memory-mb) memory_mb="$2"; shift 2 ;;
+    *) echo "local-cluster.sh: unknown option $1" >&2; usage ;;
+  esac
+done
+
+# Stops the daemon whose pid file is $1 (SIGTERM, then SIGKILL after 5 s).
+stop_pidfile() {
+  local f="$1" pid i
+  [ -s "$f" ] || return 0
+  pid="$(cat "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+down() {
+  [ -d "$dir" ] || { echo "local-cluster.sh: nothing to stop in $dir"; return 0; }
+  # Jobs still running would keep their processes: cancel them while slurmctld is up.
+  if [ -s "$dir/slurmctld.pid" ] && [ -f "$dir/slurm.conf" ]; then
+    SLURM_CONF="$dir/slurm.conf" timeout 10 scancel --full --quiet --user "$(id -un)" 2>/dev/null || true
+  fi
+  stop_pidfile "$dir/slurmd.pid"
+  stop_pidfile "$dir/slurmctld.pid"
+  stop_pidfile "$dir/munged.pid"
+  echo "local-cluster.sh: stopped the cluster in $dir"
+}
+
+# A free TCP port on 127.0.0.1 (bind to 0 and read what the kernel chose).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+up() {
+  for b in munged slurmctld slurmd sinfo; do
+    command -v "$b" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin"
+    command -v "$b" >/dev/null 2>&1 || {
+      echo "local-cluster.sh: $b not found: install slurm-wlm and munge (scripts/install-deps.sh)" >&2
+      exit 1
+    }
+  done
+  [ "$(id -u)" -eq 0 ] || { echo "local-cluster.sh: needs root (slurmd)" >&2; exit 1; }
+  mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)"
+  down >/dev/null 2>&1 || true
+  mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
+  chown munge: "$dir/munge"
+  chmod 0755 "$dir/munge"  # the socket lives here: every job's user must reach it
+
+  # munge: a fresh key only this cluster uses; the daemon runs as the munge user.
+  if [ ! -s "$dir/munge/munge.key" ]; then
+    dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
+  fi
+  chown munge: "$dir/munge/munge.key"
+  chmod 0400 "$dir/munge/munge.key"
+  su -s /bin/sh munge -c "munged --key-file='$dir/munge/munge.key' --socket='$dir/munge/munge.socket' \
+      --pid-file='$dir/munge/munged.pid' --log-file='$dir/munge/munged.log' \
+      --seed-file='$dir/munge/munged.seed'"
+  cp "$dir/munge/munged.pid" "$dir/munged.pid"
+
+  local host ctld_port slurmd_port mem
+  host="$(hostname -s)"
+  ctld_port="$(free_port)"
+  slurmd_port="$(free_port)"
+  mem="${memory_mb:-$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)}"
+  cat > "$dir/slurm.conf" <<CONF
+# Written by slurm/local-cluster.sh: a one-node cluster private to $dir.
+ClusterName=hpcless-local
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+SlurmUser=root
+AuthType=auth/munge
+AuthInfo=socket=$dir/munge/munge.socket
+CredType=cred/munge
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/slurmctld.log
+SlurmdLogFile=$dir/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+SchedulerType=sched/backfill
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+# Short intervals: tests wait on these.
+SchedulerParameters=sched_interval=1
+MessageTimeout=10
+KillWait=5
+InactiveLimit=0
+MinJobAge=300
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+  cat > "$dir/env" <<ENV
+export SLURM_CONF=$dir/slurm.conf
+ENV
+  export SLURM_CONF="$dir/slurm.conf"
+  slurmctld -f "$SLURM_CONF" || { tail -20 "$dir/slurmctld.log" >&2; exit 1; }
+  slurmd -f "$SLURM_CONF" || { tail -20 "$dir/slurmd.log" >&2; exit 1; }
+  local i state=""
+  for i in $(seq 300); do
+    state="$(sinfo -h -N -o '%t' 2>/dev/null | head -1 || true)"
+    case "$state" in idle|mix|alloc) break ;; esac
+    sleep 0.1
+  done
+  case "$state" in
+    idle|mix|alloc) ;;
+    *)
+      echo "local-cluster.sh: node not up after 30 s (state '$state')" >&2
+      tail -5 "$dir/slurmctld.log" "$dir/slurmd.log" >&2
+      exit 1 ;;
+  esac
+  echo "local-cluster.sh: Slurm cluster up in $dir (node $host, $cpus CPUs, ${mem} MB)"
+  echo "export SLURM_CONF=$dir/slurm.conf"
+}
+
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  *) usage ;;
+esac
