@@ -32,6 +32,14 @@ int main(int argc, char** argv) {
       cxxopts::value<int64_t>()->default_value("2000"))(
       "walltime-end-ms", "end of this node's batch job, Unix ms (managed mode; 0: none)",
       cxxopts::value<int64_t>()->default_value("0"))(
+      "slurm-job",
+      "Slurm job this node runs in (auto: $SLURM_JOB_ID): its end, less --drain-s, is the "
+      "node's walltime, followed with squeue; at SIGTERM leases fail with the job's fate",
+      cxxopts::value<std::string>()->default_value(""))(
+      "drain-s", "with --slurm-job: stop granting and drain this long before the job ends",
+      cxxopts::value<int64_t>()->default_value("30"))(
+      "slurm-poll-ms", "with --slurm-job: how often to ask squeue for the job's end",
+      cxxopts::value<int64_t>()->default_value("10000"))(
       "log-dir", "write each lease worker's stderr to LOG_DIR/worker-<lease>.log (managed mode)",
       cxxopts::value<std::string>()->default_value(""))(
       "storage-config", "JSON file with a \"storage\" section for functions (S3, Redis)",
@@ -97,6 +105,19 @@ int main(int argc, char** argv) {
       m.max_inflight = args["max-inflight"].as<uint32_t>();
       m.grace = std::chrono::milliseconds(args["grace-ms"].as<int64_t>());
       m.walltime_end_ms = args["walltime-end-ms"].as<int64_t>();
+      m.slurm_job = args["slurm-job"].as<std::string>();
+      if (m.slurm_job == "auto") {
+        const char* job = std::getenv("SLURM_JOB_ID");
+        if (job == nullptr || *job == '\0')
+          throw ConfigError("--slurm-job auto: SLURM_JOB_ID is not set (not inside a Slurm job)");
+        m.slurm_job = job;
+      }
+      if (!m.slurm_job.empty() && m.walltime_end_ms != 0)
+        throw ConfigError("--slurm-job and --walltime-end-ms exclude each other");
+      if (args["drain-s"].as<int64_t>() < 0 || args["slurm-poll-ms"].as<int64_t>() < 100)
+        throw ConfigError("--drain-s must be >= 0 and --slurm-poll-ms >= 100");
+      m.drain = std::chrono::seconds(args["drain-s"].as<int64_t>());
+      m.slurm_poll = std::chrono::milliseconds(args["slurm-poll-ms"].as<int64_t>());
       executor::ManagedExecutor exec(std::move(m));
       return exec.run();
     }

@@ -55,6 +55,7 @@ stage "Release build"
 if bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release; then
   run_ctest build unit
   run_ctest build integration
+  run_ctest build slurm
 else
   echo "test.sh: Release build failed" >&2
   stage_failed=1
@@ -67,6 +68,7 @@ if [ "$sanitize" -eq 1 ]; then
   if bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DHPCLESS_SANITIZE=ON; then
     run_ctest build-asan unit
     run_ctest build-asan integration
+    run_ctest build-asan slurm
   else
     echo "test.sh: sanitizer build failed" >&2
     stage_failed=1

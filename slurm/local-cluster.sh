@@ -48,9 +48,13 @@ down() {
   echo "local-cluster.sh: stopped the cluster in $dir"
 }
 
-# A free TCP port on 127.0.0.1 (bind to 0 and read what the kernel chose).
+# A TCP port nothing listens on (random in 20000-59999, checked with ss).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 40000))
+    ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+  done
 }
 
 up() {

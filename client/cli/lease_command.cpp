@@ -74,6 +74,7 @@ void print_lease(const LeaseInfo& l, bool with_usage) {
   }
   if (l.ended_ms) std::printf("  ended    %s\n", utc_ms(*l.ended_ms).c_str());
   if (l.reason) std::printf("  reason   %s\n", l.reason->c_str());
+  for (const auto& w : l.warnings) std::printf("  warning  %s\n", w.c_str());
   if (!l.allocations.empty()) {
     size_t wn = 4, wa = 7;
     for (const auto& a : l.allocations) {

@@ -16,6 +16,8 @@
 #include "client/cli/comm_bench_command.hpp"
 #include "client/cli/invoke_command.hpp"
 #include "client/cli/lease_command.hpp"
+#include "client/cli/node_command.hpp"
+#include "client/cli/slurm_command.hpp"
 #include "experiments/cold_start/cli.hpp"
 #include "experiments/comm/cli.hpp"
 #include "experiments/idle_time/cli.hpp"
@@ -35,6 +37,8 @@ void usage(FILE* out) {
                "  experiment idle-time            latency after idle gaps: hot, warm, expired\n"
                "  lease                           acquire, renew, release, show, list leases\n"
                "  cluster                         start/stop a manager and executors here\n"
+               "  node list                       the manager's nodes (--wait-alive N)\n"
+               "  slurm submit EXPERIMENT         run an experiment in a Slurm allocation\n"
                "  comm-bench                      OSU-style collectives: hpcless, Open MPI, Gloo\n"
                "  experiment comm                 comm-bench of every channel and baseline\n"
                "  version                         print the version\n"
@@ -61,6 +65,8 @@ int main(int argc, char** argv) {
   if (cmd == "invoke") return hpcless::cli::invoke_main(argc - 1, argv + 1);
   if (cmd == "lease") return hpcless::cli::lease_main(argc - 1, argv + 1);
   if (cmd == "cluster") return hpcless::cli::cluster_main(argc - 1, argv + 1);
+  if (cmd == "node") return hpcless::cli::node_main(argc - 1, argv + 1);
+  if (cmd == "slurm") return hpcless::cli::slurm_main(argc - 1, argv + 1);
   if (cmd == "bench") return hpcless::cli::bench_main(argc - 1, argv + 1);
   if (cmd == "comm-bench") return hpcless::cli::comm_bench_main(argc - 1, argv + 1);
   if (cmd == "experiment") {

@@ -141,6 +141,7 @@ LeaseInfo lease_from_json(const json& j) {
     l.ended_ms = field<int64_t>(j, "ended_ms", what);
   if (j.contains("reason") && !j["reason"].is_null())
     l.reason = field<std::string>(j, "reason", what);
+  if (j.contains("warnings")) l.warnings = field<std::vector<std::string>>(j, "warnings", what);
   const json allocs = field_or<json>(j, "allocations", json::array(), what);
   if (!allocs.is_array()) throw ProtocolError("manager answer: lease allocations is not a list");
   for (const auto& a : allocs) {

@@ -79,6 +79,9 @@ struct LeaseInfo {
   int64_t expires_at_ms = 0;  // Unix epoch ms
   std::optional<int64_t> ended_ms;
   std::optional<std::string> reason;
+  // Active leases: what the holder should know now (a node's batch job ends soon, the lease was
+  // cut short because it ends sooner than planned).
+  std::vector<std::string> warnings;
   std::vector<LeaseAllocation> allocations;
   LeaseUsage usage;
   nlohmann::json raw;  // the manager's answer as received (tokens included)

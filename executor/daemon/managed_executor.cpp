@@ -202,6 +202,11 @@ void ManagedExecutor::admit(uint64_t conn_id, UniqueFd fd, const protocol::Hello
     send_error_frame(fd.get(), request_id, st, why);
     epoll_del(epoll_.get(), fd.get());
   };
+  if (draining_)
+    return refuse(Status::kLeaseEnded,
+                  "node " + config_.name + " is draining: its batch job ends at " +
+                      std::to_string(slurm_ ? slurm_->end_ms() : walltime_end_ms_) +
+                      " (Unix ms); acquire a lease on another node");
   if (hello.token.empty()) {
     return refuse(Status::kTokenInvalid,
                   "this executor serves leases: acquire one from the manager and present its "
@@ -298,9 +303,10 @@ void ManagedExecutor::tick() {
     }
   }
   const int64_t now_ms = auth::unix_now_ms();
+  if (slurm_) follow_walltime(now_ms);
   for (auto& [id, l] : leases_) {
     if ((l.state == LeaseState::kStarting || l.state == LeaseState::kRunning) &&
-        now_ms >= l.end_ms + config_.grace.count())
+        now_ms >= stop_at_ms(l))
       end_lease(l, LeaseState::kStopped, l.ended_by_manager ? l.reason : "expired");
   }
   for (auto it = leases_.begin(); it != leases_.end();) {
@@ -315,6 +321,45 @@ void ManagedExecutor::tick() {
     }
   }
   publish_reports();
+}
+
+int64_t ManagedExecutor::stop_at_ms(const Lease& l) const {
+  const int64_t normal = l.end_ms + config_.grace.count();
+  if (!draining_ || !slurm_ || slurm_->end_ms() == 0) return normal;
+  // Draining: invocations already running may finish until shortly before Slurm's SIGTERM.
+  return std::max(normal, slurm_->end_ms() - 5000);
+}
+
+void ManagedExecutor::follow_walltime(int64_t now_ms) {
+  const int64_t job_end = slurm_->end_ms();
+  const int64_t node_end = job_end == 0 ? 0 : job_end - config_.drain.count();
+  if (node_end != walltime_end_ms_) {
+    walltime_end_ms_ = node_end;
+    link_->set_walltime_end(node_end);
+    log::info("walltime: leases on this node end by " + std::to_string(node_end) +
+              " (Unix ms), " + std::to_string(config_.drain.count() / 1000) +
+              " s before Slurm job " + slurm_->job_id() + " ends");
+  }
+  if (node_end == 0) {
+    draining_ = false;  // the job's end was lifted (scontrol update TimeLimit=UNLIMITED)
+    return;
+  }
+  // Leases granted before the end moved closer are cut to it; the manager does the same when
+  // the heartbeat carrying the new walltime arrives.
+  for (auto& [id, l] : leases_) {
+    if ((l.state != LeaseState::kStarting && l.state != LeaseState::kRunning) ||
+        l.end_ms <= node_end)
+      continue;
+    l.end_ms = std::max(now_ms, node_end);
+    if (l.worker) l.worker->update_lease(l.end_ms, false);
+    log::warn("lease " + id + " cut short to " + std::to_string(l.end_ms) +
+              " (Unix ms): Slurm job " + slurm_->job_id() + " ends sooner");
+  }
+  const bool drain = now_ms >= node_end;
+  if (drain && !draining_)
+    log::info("draining: Slurm job " + slurm_->job_id() + " ends in " +
+              std::to_string((job_end - now_ms) / 1000) + " s; no new connections");
+  draining_ = drain;
 }
 
 void ManagedExecutor::publish_reports() {
@@ -354,6 +399,11 @@ int ManagedExecutor::run() {
   node.cores = config_.cores;
   node.memory_mb = config_.memory_mb;
   node.walltime_end_ms = config_.walltime_end_ms;
+  if (!config_.slurm_job.empty()) {
+    slurm_ = std::make_unique<SlurmJobWatch>(config_.slurm_job, config_.slurm_poll);
+    if (slurm_->end_ms() != 0) node.walltime_end_ms = slurm_->end_ms() - config_.drain.count();
+  }
+  walltime_end_ms_ = node.walltime_end_ms;
   link_ = std::make_unique<ManagerLink>(config_.manager_url, config_.api_token, node);
   epoll_add(epoll_.get(), listener_->fd(), EPOLLIN, kTagListener);
   epoll_add(epoll_.get(), sigfd.get(), EPOLLIN, kTagSignal);
@@ -375,10 +425,20 @@ int ManagedExecutor::run() {
       } else if (tag == kTagSignal) {
         signalfd_siginfo si;
         (void)!read(sigfd.get(), &si, sizeof(si));
-        log::info(std::string("stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
-        for (auto& [id, l] : leases_) end_lease(l, LeaseState::kStopped, "executor stopped");
+        const std::string sig = strsignal(static_cast<int>(si.ssi_signo));
+        log::info("stopping on " + sig);
+        // Leases still running cannot be served any more: they fail, with the reason the
+        // manager passes on to their holders.
+        const std::string reason = slurm_ ? slurm_->termination_reason(auth::unix_now_ms())
+                                          : "executor stopped (" + sig + ")";
+        for (auto& [id, l] : leases_) {
+          const bool live = l.state == LeaseState::kStarting || l.state == LeaseState::kRunning;
+          const bool expired = l.ended_by_manager || auth::unix_now_ms() >= l.end_ms;
+          end_lease(l, live && !expired ? LeaseState::kFailed : LeaseState::kStopped,
+                    live && !expired ? reason : "executor stopped");
+        }
         publish_reports();
-        link_->stop();
+        link_->farewell(reason, std::chrono::seconds(3));
         if (!config_.ready_file.empty()) std::remove(config_.ready_file.c_str());
         return 0;
       } else if (tag == kTagLink) {

@@ -25,6 +25,7 @@
 #include "comm/transport/tcp/endpoint.hpp"
 #include "executor/daemon/manager_link.hpp"
 #include "executor/daemon/worker_process.hpp"
+#include "executor/slurm/slurm_job.hpp"
 #include "executor/spawn/memory_limit.hpp"
 
 namespace hpcless::executor {
@@ -46,6 +47,11 @@ struct ManagedConfig {
   uint32_t max_payload = 64u << 20;
   uint32_t max_inflight = 256;
   int64_t walltime_end_ms = 0;
+  // Inside a Slurm job: its id. The node's walltime is then the job's end minus `drain` (kept up
+  // to date with squeue), and at SIGTERM the leases fail with the job's fate as the reason.
+  std::string slurm_job;
+  std::chrono::milliseconds drain{30000};
+  std::chrono::milliseconds slurm_poll{10000};
   std::chrono::milliseconds grace{2000};
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds register_timeout{30000};
@@ -94,10 +100,16 @@ class ManagedExecutor {
   void tick();
   void publish_reports();
   bool cores_are_mine(const std::vector<int>& cores) const;
+  // Slurm: follows the job's end (walltime to the manager, leases cut to it, drain).
+  void follow_walltime(int64_t now_ms);
+  int64_t stop_at_ms(const Lease& l) const;
 
   ManagedConfig config_;
   std::optional<tcp::Listener> listener_;
   std::unique_ptr<ManagerLink> link_;
+  std::unique_ptr<SlurmJobWatch> slurm_;
+  int64_t walltime_end_ms_ = 0;  // as told to the manager; 0: none
+  bool draining_ = false;
   UniqueFd epoll_;
   std::map<std::string, Lease> leases_;
   std::map<uint64_t, std::string> lease_by_tag_;

@@ -52,6 +52,7 @@ ManagerLink::ManagerLink(std::string manager_url, std::string api_token, NodeDes
       port_(parse_url(manager_url).second),
       token_(std::move(api_token)),
       node_(std::move(node)) {
+  walltime_end_ms_ = node_.walltime_end_ms;
   wake_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_) throw_system_error("eventfd");
 }
@@ -67,7 +68,7 @@ bool ManagerLink::register_node(std::string& why) {
   nlohmann::json body = {{"name", node_.name},   {"address", node_.address},
                          {"cores", node_.cores}, {"memory_mb", node_.memory_mb},
                          {"transports", {"tcp"}}};
-  if (node_.walltime_end_ms != 0) body["walltime_end_ms"] = node_.walltime_end_ms;
+  if (walltime_end_ms_.load() != 0) body["walltime_end_ms"] = walltime_end_ms_.load();
   auto r = cli.Post("/v1/nodes", body.dump(), "application/json");
   if (r && r->status == 200) {
     try {
@@ -87,7 +88,7 @@ bool ManagerLink::register_node(std::string& why) {
   return false;
 }
 
-bool ManagerLink::heartbeat(std::string& why) {
+bool ManagerLink::heartbeat(std::string& why, const std::string& leaving) {
   nlohmann::json leases = nlohmann::json::array();
   {
     std::lock_guard lock(mu_);
@@ -109,8 +110,14 @@ bool ManagerLink::heartbeat(std::string& why) {
   cli.set_write_timeout(std::chrono::seconds(2));
   cli.set_bearer_token_auth(token_);
   const uint64_t sent = now_ns();
-  auto r = cli.Post("/v1/nodes/" + node_.name + "/heartbeat",
-                    nlohmann::json{{"leases", leases}}.dump(), "application/json");
+  nlohmann::json body = {{"leases", std::move(leases)},
+                         {"walltime_end_ms", walltime_end_ms_.load()}};
+  if (!leaving.empty()) body["leaving"] = leaving;
+  auto r = cli.Post("/v1/nodes/" + node_.name + "/heartbeat", body.dump(), "application/json");
+  if (!leaving.empty()) {
+    if (!r || r->status != 200) why = error_of(r);
+    return r && r->status == 200;
+  }
   if (r && r->status == 404) {
     log::warn("the manager does not know this node (restarted with another database?); "
               "registering again");
@@ -170,6 +177,22 @@ void ManagerLink::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void ManagerLink::farewell(const std::string& reason, std::chrono::milliseconds timeout) {
+  stop();
+  const auto deadline = Deadline::after(timeout);
+  std::string why;
+  // One retry: the manager may be busy for a moment; after the deadline it finds out anyway
+  // (missed heartbeats).
+  for (int attempt = 0; attempt < 2 && !deadline.expired(); ++attempt) {
+    if (heartbeat(why, reason)) {
+      log::info("told the manager this node leaves: " + reason);
+      return;
+    }
+  }
+  log::warn("could not tell the manager this node leaves (" + why +
+            "); it will declare the node dead after missed heartbeats");
 }
 
 void ManagerLink::publish(std::vector<LeaseReport> reports) {

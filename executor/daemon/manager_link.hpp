@@ -66,6 +66,12 @@ class ManagerLink {
   void stop();
 
   void publish(std::vector<LeaseReport> reports);
+  // The node's batch job ends at another time (0: no end); sent with every heartbeat.
+  void set_walltime_end(int64_t ms) noexcept { walltime_end_ms_ = ms; }
+  // Stops heartbeating, then sends one last heartbeat with the published reports and
+  // "leaving": reason, so that the manager fails the node's leases with that reason and takes
+  // the node out of the pool at once (not after dead_after_ms). Best effort within `timeout`.
+  void farewell(const std::string& reason, std::chrono::milliseconds timeout);
   // The newest assignment since the last call, if any.
   std::optional<Assignment> take_assignment();
   int wake_fd() const noexcept { return wake_.get(); }
@@ -77,13 +83,14 @@ class ManagerLink {
  private:
   void run();
   bool register_node(std::string& why);
-  bool heartbeat(std::string& why);
+  bool heartbeat(std::string& why, const std::string& leaving = "");
 
   const std::string host_;
   const int port_;
   const std::string token_;
   const NodeDescription node_;
   std::atomic<int64_t> interval_ms_{500};
+  std::atomic<int64_t> walltime_end_ms_{0};
   std::atomic<uint64_t> heartbeats_ok_{0};
   UniqueFd wake_;
   std::mutex mu_;

@@ -102,7 +102,7 @@ nlohmann::json to_json(const Lease& l) {
                       {"cores", a.cores},
                       {"memory_mb", a.memory_mb},
                       {"token", a.token}});
-  return {{"id", l.id},
+  nlohmann::json j = {{"id", l.id},
           {"state", to_string(l.state)},
           {"cores", l.cores},
           {"memory_mb", l.memory_mb},
@@ -115,6 +115,8 @@ nlohmann::json to_json(const Lease& l) {
           {"reason", l.reason ? nlohmann::json(*l.reason) : nlohmann::json(nullptr)},
           {"allocations", std::move(allocs)},
           {"usage", to_json(l.usage())}};
+  if (!l.warnings.empty()) j["warnings"] = l.warnings;
+  return j;
 }
 
 nlohmann::json allocations_to_json(const std::vector<Allocation>& allocs) {

@@ -61,6 +61,8 @@ struct Lease {
   std::optional<int64_t> ended_ms;
   std::optional<std::string> reason;
   std::vector<Allocation> allocations;
+  // Not stored: the registry fills them in for active leases (walltime near, lease cut short).
+  std::vector<std::string> warnings;
 
   Usage usage() const;  // the sum over the allocations
   const Allocation* allocation_on(std::string_view node) const;

@@ -170,6 +170,7 @@ void Registry::apply_end(Lease ended) {
   }
   active_.erase(ended.seq);
   active_ids_.erase(ended.id);
+  cut_notes_.erase(ended.id);
   switch (ended.state) {
     case LeaseState::kReleased:
       metrics_.releases.fetch_add(1);
@@ -301,12 +302,17 @@ Lease Registry::grant(const LeaseRequest& req) {
   active_ids_[l.id] = l.seq;
   active_.emplace(l.seq, l);
   metrics_.grants.fetch_add(1);
+  add_warnings(l, now);
   return l;
 }
 
 Lease Registry::get(const std::string& id) const {
   std::lock_guard lk(mu_);
-  if (const Lease* l = find_in_memory(id)) return *l;
+  if (const Lease* l = find_in_memory(id)) {
+    Lease out = *l;
+    add_warnings(out, auth::unix_now_ms());
+    return out;
+  }
   if (auto l = store_.find_lease(id)) return *l;
   throw ApiError(404, "lease '" + id + "' not found; list leases with GET /v1/leases");
 }
@@ -350,7 +356,10 @@ Lease Registry::renew(const std::string& id, int64_t duration_ms) {
     tx.commit();
   }
   cur = std::move(upd);
-  return cur;
+  cut_notes_.erase(id);
+  Lease out = cur;
+  add_warnings(out, now);
+  return out;
 }
 
 Lease Registry::release(const std::string& id) {
@@ -377,8 +386,11 @@ std::vector<Lease> Registry::leases(std::optional<LeaseState> state, size_t limi
   std::lock_guard lk(mu_);
   if (state == LeaseState::kActive) {
     std::vector<Lease> out;
-    for (auto it = active_.rbegin(); it != active_.rend() && out.size() < limit; ++it)
+    const int64_t now = auth::unix_now_ms();
+    for (auto it = active_.rbegin(); it != active_.rend() && out.size() < limit; ++it) {
       out.push_back(it->second);
+      add_warnings(out.back(), now);
+    }
     return out;
   }
   std::vector<Lease> out = store_.list_leases(state, limit);

@@ -37,6 +37,8 @@ struct RegistrySettings {
   // ignored. Bounded in count too: ~1 KB each.
   int64_t ended_retention_ms = 2 * 60 * 1000;
   size_t ended_retention_max = 4096;
+  // A lease on a node whose walltime ends within this long carries a warning (GET, lists).
+  int64_t walltime_warning_ms = 120 * 1000;
 };
 
 // POST /v1/nodes, validated.
@@ -59,6 +61,16 @@ struct LeaseReport {
 };
 
 // POST /v1/leases, validated.
+// POST /v1/nodes/NAME/heartbeat, validated.
+struct Heartbeat {
+  std::vector<LeaseReport> reports;
+  // The node's batch job moved its end (Slurm: scontrol update, or known only now); 0: no end.
+  std::optional<int64_t> walltime_end_ms;
+  // The node is leaving the pool (its batch job was cancelled, preempted or reached its limit):
+  // the reason, given to every lease still active on it.
+  std::optional<std::string> leaving;
+};
+
 struct LeaseRequest {
   int cores = 1;
   uint64_t memory_mb = 0;
@@ -96,8 +108,10 @@ class Registry {
   // ---- nodes ----
   void register_node(const NodeRegistration& r);
   // The answer's "leases": every lease active on that node. Throws ApiError 404 for a node that
-  // is not registered or was declared dead (the executor then registers again).
-  nlohmann::json heartbeat(const std::string& node, const std::vector<LeaseReport>& reports);
+  // is not registered or was declared dead (the executor then registers again). A walltime moved
+  // earlier cuts the node's leases to it (ledger "cut"); `leaving` fails the node's leases with
+  // that reason and takes the node out of the pool (dead until it registers again).
+  nlohmann::json heartbeat(const std::string& node, const Heartbeat& hb);
   std::vector<NodeView> nodes() const;
 
   // ---- leases ----
@@ -127,6 +141,10 @@ class Registry {
   NodeEntry* find_node(const std::string& name) const;
   const Lease* find_in_memory(const std::string& id) const;
   void sign_tokens(Lease& l) const;
+  // Warnings for an active lease (walltime of its nodes near, lease cut short).
+  void add_warnings(Lease& l, int64_t now_ms) const;
+  void cut_to_walltime(NodeEntry& n, int64_t walltime_end_ms, int64_t now_ms);
+  void node_leaves(NodeEntry& n, const std::string& reason, int64_t now_ms);
   // Lease ends are built, persisted (inside the caller's transaction), then applied after commit.
   Lease ended_copy(const Lease& l, LeaseState state, int64_t now_ms,
                    std::optional<std::string> reason) const;
@@ -147,6 +165,7 @@ class Registry {
   std::map<int64_t, Lease> active_;                      // by seq
   std::unordered_map<std::string, int64_t> active_ids_;  // id -> seq
   std::unordered_map<std::string, Ended> ended_;
+  std::unordered_map<std::string, std::string> cut_notes_;  // active lease id -> why it was cut
   std::deque<std::string> ended_order_;
   int64_t last_lease_seq_ = 0;
   int64_t last_node_seq_ = 0;

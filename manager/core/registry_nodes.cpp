@@ -95,7 +95,8 @@ void Registry::register_node(const NodeRegistration& r) {
             std::to_string(r.cores.size()) + " cores");
 }
 
-json Registry::heartbeat(const std::string& name, const std::vector<LeaseReport>& reports) {
+json Registry::heartbeat(const std::string& name, const Heartbeat& hb) {
+  const std::vector<LeaseReport>& reports = hb.reports;
   std::lock_guard lk(mu_);
   NodeEntry* e = find_node(name);
   if (!e)
@@ -169,6 +170,13 @@ json Registry::heartbeat(const std::string& name, const std::vector<LeaseReport>
     for (auto& l : final_reports) ended_.at(l.id).lease = std::move(l);
   }
 
+  if (hb.leaving) {
+    node_leaves(*e, *hb.leaving, now);
+    return {{"leases", json::array()}};
+  }
+  if (hb.walltime_end_ms && *hb.walltime_end_ms != e->node.walltime_end_ms)
+    cut_to_walltime(*e, *hb.walltime_end_ms, now);
+
   json leases = json::array();
   for (const auto& id : e->leases) {
     const Lease& l = active_.at(active_ids_.at(id));
@@ -182,6 +190,85 @@ json Registry::heartbeat(const std::string& name, const std::vector<LeaseReport>
                       {"token", a->token}});
   }
   return {{"leases", std::move(leases)}};
+}
+
+void Registry::cut_to_walltime(NodeEntry& n, int64_t walltime_end_ms, int64_t now_ms) {
+  const int64_t old_end = n.node.walltime_end_ms;
+  std::vector<Lease> cut;
+  if (walltime_end_ms > 0) {
+    for (const auto& id : n.leases) {
+      const Lease& l = active_.at(active_ids_.at(id));
+      if (l.expires_at_ms <= walltime_end_ms) continue;
+      Lease upd = l;
+      upd.expires_at_ms = std::max(now_ms, walltime_end_ms);
+      sign_tokens(upd);
+      cut.push_back(std::move(upd));
+    }
+  }
+  Node updated = n.node;
+  updated.walltime_end_ms = walltime_end_ms;
+  {
+    sqlite::Transaction tx(store_.db());
+    store_.upsert_node(updated);
+    store_.append_ledger(now_ms, LedgerKind::kNodeWalltime, std::nullopt, n.node.name,
+                         {{"old_walltime_end_ms", old_end}, {"walltime_end_ms", walltime_end_ms}});
+    for (const auto& l : cut) {
+      store_.update_lease(l);
+      store_.append_ledger(now_ms, LedgerKind::kCut, l.id, n.node.name,
+                           {{"old_expires_at_ms", active_.at(l.seq).expires_at_ms},
+                            {"expires_at_ms", l.expires_at_ms},
+                            {"reason", "the node's batch job ends sooner"}});
+    }
+    tx.commit();
+  }
+  n.node.walltime_end_ms = walltime_end_ms;
+  for (auto& l : cut) {
+    cut_notes_[l.id] = "lease cut short from " + std::to_string(active_.at(l.seq).expires_at_ms) +
+                       " to " + std::to_string(l.expires_at_ms) + " (Unix ms): node " +
+                       n.node.name + "'s batch job now ends sooner";
+    log::warn("lease " + l.id + ": " + cut_notes_[l.id]);
+    active_.at(l.seq) = std::move(l);
+  }
+}
+
+void Registry::node_leaves(NodeEntry& n, const std::string& reason, int64_t now_ms) {
+  const std::string why = "node " + n.node.name + " left: " + reason;
+  std::vector<Lease> ended;
+  json failed = json::array();
+  {
+    sqlite::Transaction tx(store_.db());
+    for (const auto& id : n.leases) {
+      Lease e = ended_copy(active_.at(active_ids_.at(id)), LeaseState::kFailed, now_ms, why);
+      persist_end(e, LedgerKind::kFail, n.node.name, {{"reason", why}});
+      failed.push_back(id);
+      ended.push_back(std::move(e));
+    }
+    store_.set_node_state(n.node.name, NodeState::kDead);
+    store_.append_ledger(now_ms, LedgerKind::kNodeLeave, std::nullopt, n.node.name,
+                         {{"reason", reason}, {"failed_leases", std::move(failed)}});
+    tx.commit();
+  }
+  for (auto& e : ended) {
+    log::warn("lease " + e.id + " failed: " + *e.reason);
+    apply_end(std::move(e));
+  }
+  n.node.state = NodeState::kDead;
+  log::info(why);
+}
+
+void Registry::add_warnings(Lease& l, int64_t now_ms) const {
+  if (l.state != LeaseState::kActive) return;
+  l.warnings.clear();
+  if (auto it = cut_notes_.find(l.id); it != cut_notes_.end()) l.warnings.push_back(it->second);
+  for (const auto& a : l.allocations) {
+    const NodeEntry* n = find_node(a.node);
+    if (!n || n->node.walltime_end_ms <= 0) continue;
+    const int64_t left = n->node.walltime_end_ms - now_ms;
+    if (left > settings_.walltime_warning_ms) continue;
+    l.warnings.push_back("node " + a.node + "'s batch job ends in " +
+                         std::to_string(std::max<int64_t>(0, left) / 1000) +
+                         " s: the lease cannot be renewed past it; move work elsewhere");
+  }
 }
 
 std::vector<NodeView> Registry::nodes() const {

@@ -179,9 +179,9 @@ void HttpApi::heartbeat(const httplib::Request& req, httplib::Response& res) {
   if (!valid_name(name))
     throw ApiError(404, "node '" + name.substr(0, 64) +
                             "' is not registered; register it with POST /v1/nodes");
-  const std::vector<LeaseReport> reports =
+  const Heartbeat hb =
       parse_heartbeat(req.body.empty() ? json::object() : parse_json_object(req.body));
-  send_json(res, 200, registry_.heartbeat(name, reports));
+  send_json(res, 200, registry_.heartbeat(name, hb));
 }
 
 void HttpApi::get_nodes(const httplib::Request&, httplib::Response& res) {

@@ -186,10 +186,17 @@ NodeRegistration parse_node_registration(const json& j) {
   return r;
 }
 
-std::vector<LeaseReport> parse_heartbeat(const json& j) {
-  std::vector<LeaseReport> out;
+Heartbeat parse_heartbeat(const json& j) {
+  Heartbeat hb;
+  hb.walltime_end_ms = opt_integer(j, "walltime_end_ms", 0, INT64_MAX);
+  if (const json* leaving = field(j, "leaving")) {
+    if (!leaving->is_string() || leaving->get<std::string>().empty())
+      bad("field 'leaving' must be a non-empty string (why the node leaves)");
+    hb.leaving = leaving->get<std::string>().substr(0, 1024);
+  }
+  std::vector<LeaseReport>& out = hb.reports;
   const json* leases = field(j, "leases");
-  if (!leases) return out;
+  if (!leases) return hb;
   if (!leases->is_array() || leases->size() > 100000)
     bad("field 'leases' must be a list of {\"id\", \"state\", \"reason\"?, \"usage\"?}");
   for (const auto& e : *leases) {
@@ -225,7 +232,7 @@ std::vector<LeaseReport> parse_heartbeat(const json& j) {
     }
     out.push_back(std::move(r));
   }
-  return out;
+  return hb;
 }
 
 }  // namespace hpcless::manager

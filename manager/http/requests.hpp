@@ -18,7 +18,7 @@ nlohmann::json parse_json_object(const std::string& body);
 LeaseRequest parse_lease_request(const nlohmann::json& j, const ManagerConfig& c);
 int64_t parse_renew_ms(const nlohmann::json& j, const ManagerConfig& c);  // the new duration
 NodeRegistration parse_node_registration(const nlohmann::json& j);
-std::vector<LeaseReport> parse_heartbeat(const nlohmann::json& j);
+Heartbeat parse_heartbeat(const nlohmann::json& j);
 
 // Names in URLs and bodies: 1..64 of [A-Za-z0-9._-].
 bool valid_name(const std::string& s);

@@ -93,6 +93,12 @@ const char* to_string(LedgerKind k) {
       return "node_register";
     case LedgerKind::kNodeDead:
       return "node_dead";
+    case LedgerKind::kCut:
+      return "cut";
+    case LedgerKind::kNodeLeave:
+      return "node_leave";
+    case LedgerKind::kNodeWalltime:
+      return "node_walltime";
   }
   return "?";
 }

@@ -40,6 +40,9 @@ enum class LedgerKind {
   kUsage,
   kNodeRegister,
   kNodeDead,
+  kCut,        // a lease's expiry moved earlier: its node's batch job ends sooner
+  kNodeLeave,  // a node left the pool (batch job cancelled, preempted, or ended)
+  kNodeWalltime,
 };
 const char* to_string(LedgerKind k);
 

@@ -1,0 +1,88 @@
+// slurm/hpcless-cluster.sbatch on a real single-node Slurm cluster: it brings hpcless up, runs an
+// experiment, collects the results, and leaves no process behind, also when cancelled mid-run.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/slurm/slurm_test_support.hpp"
+
+namespace hpcless::stest {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(BatchScript, RunsAnExperimentAndLeavesNothingBehind) {
+  test::SlurmCluster slurm;
+  test::TempDir results("hpcless-slurm-results");
+  // `hpcless slurm submit` over the batch script: cluster up, a 1-core lease, the experiment.
+  const auto r = test::shell(cli() + " slurm submit invocation-overhead --cpus-per-node 2 --results " +
+                                 results.path() + " --wait --timeout-s 200 -- --repetitions 100" +
+                                 " --sizes 64 --systems hpcless,raw-tcp",
+                             240s);
+  const std::string job = r.output.substr(0, r.output.find('\n'));
+  const std::string dir = results.path() + "/slurm-" + job;
+  ASSERT_EQ(r.exit_code, 0) << r.output << "\n--- job output:\n"
+                            << test::shell("cat " + results.path() + "/slurm-*.out", 5s).output;
+
+  const auto startup = read_json(dir + "/startup.json");
+  ASSERT_TRUE(startup.is_object()) << dir;
+  EXPECT_EQ(startup["first_invocation_ok"], true);
+  EXPECT_EQ(startup["nodes"], 1);
+  ASSERT_TRUE(startup["submit_ms"].is_number());
+  const int64_t submit = startup["submit_ms"].get<int64_t>();
+  EXPECT_LE(submit, startup["job_start_ms"].get<int64_t>());
+  EXPECT_LE(startup["manager_ready_ms"].get<int64_t>(), startup["executors_registered_ms"].get<int64_t>());
+  EXPECT_LE(startup["executors_registered_ms"].get<int64_t>(), startup["first_invocation_ms"].get<int64_t>());
+  std::printf("sbatch -> first invocation: %lld ms\n",
+              static_cast<long long>(startup["first_invocation_ms"].get<int64_t>() - submit));
+
+  EXPECT_EQ(read_json(dir + "/command.json")["status"], 0);
+  EXPECT_TRUE(exists(dir + "/invocation-overhead/summary.csv"));
+  EXPECT_TRUE(exists(dir + "/invocation-overhead/metadata.json"));
+  // The teardown recorded the ledger's leases: the check's and the experiment's, all ended.
+  const auto leases = read_json(dir + "/leases.json");
+  ASSERT_TRUE(leases.is_object()) << dir;
+  ASSERT_GE(leases["leases"].size(), 2u);
+  for (const auto& l : leases["leases"]) EXPECT_NE(l["state"], "active") << l.dump();
+
+  EXPECT_TRUE(slurm.wait_gone(job, 30s));
+  EXPECT_EQ(processes_matching(dir), "");
+  EXPECT_EQ(processes_matching("hpcless-worker"), "");
+}
+
+TEST(BatchScript, CancelledMidRunLeavesNothingBehind) {
+  test::SlurmCluster slurm;
+  test::TempDir results("hpcless-slurm-results");
+  const std::string job = slurm.submit(
+      "--cpus-per-task=2 --output=" + results.path() + "/out-%j.txt " +
+      "--export=ALL,HPCLESS_BUILD=" + build_dir() + ",HPCLESS_RESULTS=" + results.path() +
+      ",HPCLESS_MANAGER_PORT=0,HPCLESS_EXECUTOR_PORT=0 " + cluster_script() +
+      " 'lease=$(hpcless lease acquire --cores 1 --seconds 600 --quiet) && "
+      "echo $lease > $HPCLESS_JOB_DIR/lease && sleep 600'");
+  const std::string dir = results.path() + "/slurm-" + job;
+  ASSERT_TRUE(wait_file(dir + "/lease", 90s))
+      << test::shell("cat " + results.path() + "/out-*.txt", 5s).output;
+  EXPECT_NE(processes_matching(dir), "");  // the manager and the executor run
+
+  ASSERT_EQ(test::shell("scancel " + job, 10s).exit_code, 0);
+  ASSERT_TRUE(slurm.wait_gone(job, 60s));
+  EXPECT_TRUE(wait_file(dir + "/interrupted.json", 5s))
+      << test::shell("cat " + results.path() + "/out-*.txt", 5s).output;
+  EXPECT_EQ(processes_matching(dir), "");
+  EXPECT_EQ(processes_matching("hpcless-worker"), "");
+  EXPECT_EQ(processes_matching("slurmstepd: [" + job), "");
+}
+
+TEST(BatchScript, FailsCleanlyWithoutItsBinaries) {
+  test::SlurmCluster slurm;
+  test::TempDir results("hpcless-slurm-results");
+  const std::string job = slurm.submit("--output=" + results.path() + "/out.txt " +
+                                       "--export=ALL,HPCLESS_BUILD=/nonexistent,HPCLESS_RESULTS=" +
+                                       results.path() + " " + cluster_script());
+  ASSERT_TRUE(slurm.wait_gone(job, 60s));
+  const auto out = test::shell("cat " + results.path() + "/out.txt", 5s).output;
+  EXPECT_NE(out.find("missing /nonexistent"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace hpcless::stest
