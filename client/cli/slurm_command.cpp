@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cxxopts.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "client/cli/cluster_processes.hpp"
@@ -66,6 +68,26 @@ std::string job_id_of(const std::string& out) {
   if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
     throw Error("sbatch answered '" + last + "' instead of a job id");
   return id;
+}
+
+// The batch script's start-up timings, one line on stderr.
+void print_startup(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return;
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.value("submit_ms", nlohmann::json()).is_number()) return;
+  try {
+    const auto ms = [&](const char* k) { return j.at(k).get<int64_t>(); };
+    std::fprintf(stderr,
+                 "hpcless slurm: sbatch -> first invocation %lld ms: queue and job start %lld, "
+                 "manager %lld, executors registered %lld, first invocation %lld\n",
+                 static_cast<long long>(ms("first_invocation_ms") - ms("submit_ms")),
+                 static_cast<long long>(ms("job_start_ms") - ms("submit_ms")),
+                 static_cast<long long>(ms("manager_ready_ms") - ms("job_start_ms")),
+                 static_cast<long long>(ms("executors_registered_ms") - ms("manager_ready_ms")),
+                 static_cast<long long>(ms("first_invocation_ms") - ms("executors_registered_ms")));
+  } catch (const std::exception&) {
+  }
 }
 
 int submit(int argc, char** argv) {
@@ -158,6 +180,7 @@ int submit(int argc, char** argv) {
       throw TimeoutError("job " + job + " still in the queue after --timeout-s; it keeps running");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
+  print_startup(job_dir + "/startup.json");
   FILE* f = std::fopen((job_dir + "/command.json").c_str(), "r");
   if (f == nullptr) {
     std::fprintf(stderr, "hpcless slurm: job %s ended without running its command; see %s/slurm-%s.out\n",

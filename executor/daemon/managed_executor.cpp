@@ -1,5 +1,6 @@
 #include "executor/daemon/managed_executor.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -131,6 +132,13 @@ void ManagedExecutor::on_worker_exit(Lease& l) {
   if (!l.worker) return;
   epoll_del(epoll_.get(), l.worker->pidfd());
   if (l.state == LeaseState::kStopped || l.state == LeaseState::kFailed) return;
+  if (slurm_) {
+    // Slurm signals every process of an ending job at once: a worker that just died may have
+    // died of the job's SIGTERM, which reaches this daemon a moment later. Then the lease fails
+    // with the job's fate (run() handles the signal next), not as a crash.
+    pollfd pfd{sigfd_, POLLIN, 0};
+    if (poll(&pfd, 1, 1000) > 0) return;
+  }
   l.final_usage = l.worker->usage();
   const std::string how = l.worker->on_exit("lease " + l.id + " is marked failed");
   end_lease(l, LeaseState::kFailed, "its worker process died (" + how + ")");
@@ -389,6 +397,7 @@ void ManagedExecutor::publish_reports() {
 
 int ManagedExecutor::run() {
   UniqueFd sigfd = stop_signal_fd();
+  sigfd_ = sigfd.get();
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw_system_error("epoll_create1");
   listener_.emplace(config_.listen);

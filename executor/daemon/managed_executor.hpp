@@ -110,6 +110,7 @@ class ManagedExecutor {
   std::unique_ptr<SlurmJobWatch> slurm_;
   int64_t walltime_end_ms_ = 0;  // as told to the manager; 0: none
   bool draining_ = false;
+  int sigfd_ = -1;  // the stop signals' signalfd (owned by run())
   UniqueFd epoll_;
   std::map<std::string, Lease> leases_;
   std::map<uint64_t, std::string> lease_by_tag_;

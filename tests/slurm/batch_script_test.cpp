@@ -15,7 +15,7 @@ TEST(BatchScript, RunsAnExperimentAndLeavesNothingBehind) {
   test::SlurmCluster slurm;
   test::TempDir results("hpcless-slurm-results");
   // `hpcless slurm submit` over the batch script: cluster up, a 1-core lease, the experiment.
-  const auto r = test::shell(cli() + " slurm submit invocation-overhead --cpus-per-node 2 --results " +
+  const auto r = test::shell("HPCLESS_MANAGER_PORT=0 HPCLESS_EXECUTOR_PORT=0 " + cli() + " slurm submit invocation-overhead --cpus-per-node 2 --results " +
                                  results.path() + " --wait --timeout-s 200 -- --repetitions 100" +
                                  " --sizes 64 --systems hpcless,raw-tcp",
                              240s);
