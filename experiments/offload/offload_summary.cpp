@@ -192,7 +192,7 @@ std::string offload_gnuplot_script(const std::vector<OffloadRow>& rows,
       "set xlabel 'offload fraction'\n"
       "set xrange [-0.05:1.05]\n"
       "set grid\n"
-      "set key top right box opaque\n"
+      "set key bottom right box opaque\n"
       "set ylabel 'milliseconds'\n"
       "set yrange [0:*]\n"
       "set title 'time to solution (median, min-max; dots: every run)'\n" +
