@@ -6,6 +6,7 @@
 //   hpcless cluster up|down|status ...
 //   hpcless experiment cold-start|idle-time --manager URL --out DIR ...
 //   hpcless comm-bench --op OP --ranks N ...; hpcless experiment comm --out DIR ...
+//   hpcless experiment offload --out DIR [--manager URL] ...
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -22,6 +23,7 @@
 #include "experiments/comm/cli.hpp"
 #include "experiments/idle_time/cli.hpp"
 #include "experiments/invocation_overhead/cli.hpp"
+#include "experiments/offload/cli.hpp"
 
 namespace {
 
@@ -41,6 +43,7 @@ void usage(FILE* out) {
                "  slurm submit EXPERIMENT         run an experiment in a Slurm allocation\n"
                "  comm-bench                      OSU-style collectives: hpcless, Open MPI, Gloo\n"
                "  experiment comm                 comm-bench of every channel and baseline\n"
+               "  experiment offload              MPI ranks offloading DGEMM tiles to leases\n"
                "  version                         print the version\n"
                "\n"
                "Run 'hpcless <command> --help' for the options of a command.\n");
@@ -76,7 +79,8 @@ int main(int argc, char** argv) {
                    "  invocation-overhead   hpcless vs raw TCP and gRPC latency (hot, warm)\n"
                    "  cold-start            lease -> first result, by phase\n"
                    "  idle-time             latency after idle gaps: hot, warm, lease expired\n"
-                   "  comm                  collectives: hpcless channels, Open MPI, Gloo\n");
+                   "  comm                  collectives: hpcless channels, Open MPI, Gloo\n"
+                   "  offload               pure MPI vs MPI + functions (DGEMM tiles)\n");
       return argc < 3 ? 2 : 0;
     }
     const std::string_view name = argv[2];
@@ -86,6 +90,8 @@ int main(int argc, char** argv) {
     if (name == "idle-time") return hpcless::experiments::idle_time_main(argc - 2, argv + 2);
     if (name == "comm")
       return hpcless::experiments::comm_bench::comm_experiment_main(argc - 2, argv + 2);
+    if (name == "offload")
+      return hpcless::experiments::offload::offload_experiment_main(argc - 2, argv + 2);
     std::fprintf(stderr, "hpcless: unknown experiment '%s' (try 'hpcless experiment --help')\n",
                  argv[2]);
     return 2;
