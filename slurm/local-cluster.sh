@@ -36,14 +36,36 @@ stop_pidfile() {
   rm -f "$f"
 }
 
+# SIGKILL to a process and all its descendants, children first.
+kill_tree() {
+  local c
+  for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+  kill -KILL "$1" 2>/dev/null || true
+}
+
 down() {
   [ -d "$dir" ] || { echo "local-cluster.sh: nothing to stop in $dir"; return 0; }
-  # Jobs still running would keep their processes: cancel them while slurmctld is up.
+  # Jobs still running would keep their processes: cancel them while slurmctld is up, and give
+  # them KillWait (5 s) plus a margin to end.
   if [ -s "$dir/slurmctld.pid" ] && [ -f "$dir/slurm.conf" ]; then
-    SLURM_CONF="$dir/slurm.conf" timeout 10 scancel --full --quiet --user "$(id -un)" 2>/dev/null || true
+    export SLURM_CONF="$dir/slurm.conf"
+    timeout 10 scancel --full --quiet --user "$(id -un)" 2>/dev/null || true
+    local i
+    for i in $(seq 100); do
+      [ -z "$(timeout 5 squeue -h -o %i 2>/dev/null)" ] && break
+      sleep 0.2
+    done
   fi
   stop_pidfile "$dir/slurmd.pid"
   stop_pidfile "$dir/slurmctld.pid"
+  # Steps whose slurmd is gone are not cleaned up by anyone: end them and everything below.
+  # A step of this cluster inherited SLURM_CONF=DIR/slurm.conf from slurmd.
+  local pid
+  for pid in $(pgrep -x slurmstepd); do
+    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$dir/slurm.conf"; then
+      kill_tree "$pid"
+    fi
+  done
   stop_pidfile "$dir/munged.pid"
   echo "local-cluster.sh: stopped the cluster in $dir"
 }
@@ -69,6 +91,8 @@ up() {
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
   down >/dev/null 2>&1 || true
+  # munged runs as the munge user: it must reach its folder (mkdtemp makes DIR 0700).
+  chmod 0755 "$dir"
   mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
   chown munge: "$dir/munge"
   chmod 0755 "$dir/munge"  # the socket lives here: every job's user must reach it

@@ -55,7 +55,7 @@ int list(int argc, char** argv) {
       }
       if (deadline.expired())
         throw TimeoutError(std::to_string(alive) + " of " + std::to_string(want) +
-                           " nodes alive after " + args["timeout-s"].as<std::string>() + " s" +
+                           " nodes alive after " + std::to_string(static_cast<int64_t>(secs)) + " s" +
                            (last_error.empty() ? "" : " (" + last_error + ")") +
                            "; check the executors' logs");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -136,7 +136,14 @@ int submit(int argc, char** argv) {
   const std::string results = absolute(args["results"].as<std::string>());
   const std::string command = experiment_command(hpcless, experiment, exp_args);
 
-  std::vector<std::string> cmd = {args["sbatch"].as<std::string>(), "--parsable",
+  // run_command execs without a PATH search.
+  auto program = [](const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const std::string found = find_program(name);
+    if (found.empty()) throw ConfigError(name + " not found on PATH: is this a Slurm login node?");
+    return found;
+  };
+  std::vector<std::string> cmd = {program(args["sbatch"].as<std::string>()), "--parsable",
                                   "--nodes=" + std::to_string(nodes), "--ntasks-per-node=1",
                                   "--job-name=hpcless-" + experiment,
                                   "--output=" + results + "/slurm-%j.out"};
@@ -173,7 +180,8 @@ int submit(int argc, char** argv) {
       std::chrono::milliseconds(static_cast<int64_t>(args["timeout-s"].as<double>() * 1000)));
   while (true) {
     const CommandResult q =
-        run_command({"squeue", "-h", "-j", job, "-o", "%T"}, Deadline::after(std::chrono::seconds(30)));
+        run_command({program("squeue"), "-h", "-j", job, "-o", "%T"},
+                    Deadline::after(std::chrono::seconds(30)));
     if (q.exit_code == 0 && q.output.find_first_not_of(" \n") == std::string::npos) break;
     if (q.exit_code != 0 && q.output.find("Invalid job id") != std::string::npos) break;
     if (deadline.expired())

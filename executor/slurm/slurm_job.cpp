@@ -36,6 +36,22 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+// `name` on PATH (ChildProcess execs without searching it); `name` itself when not found, so
+// that the error names it.
+std::string on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "/usr/bin:/bin";
+  while (!rest.empty()) {
+    const auto colon = rest.find(':');
+    const std::string dir(rest.substr(0, colon));
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return name;
+}
+
 // Runs argv with stdout captured; nullopt (and `why`) on failure or when `timeout` passes.
 std::optional<std::string> capture(const std::vector<std::string>& argv,
                                    std::chrono::milliseconds timeout, std::string& why) {
@@ -141,7 +157,7 @@ std::optional<SlurmJobInfo> parse_squeue_line(std::string_view line, int64_t now
 
 std::optional<SlurmJobInfo> query_slurm_job(const std::string& job_id,
                                             std::chrono::milliseconds timeout, std::string& why) {
-  const auto out = capture({"squeue", "-h", "-j", job_id, "-o", "%T|%e|%L"}, timeout, why);
+  const auto out = capture({on_path("squeue"), "-h", "-j", job_id, "-o", "%T|%e|%L"}, timeout, why);
   if (!out) return std::nullopt;
   const std::string line = trim(*out);
   if (line.empty()) {

@@ -63,6 +63,34 @@ CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
 PRAGMA user_version = 1;
 )sql";
 
+// Version 2: the ledger knows walltime moves, cut leases and nodes leaving (Slurm). SQLite cannot
+// change a CHECK constraint in place: the ledger is copied into a new table (the append-only
+// triggers are dropped only for the copy and recreated).
+constexpr const char* kMigrateV1toV2 = R"sql(
+CREATE TABLE ledger_v2(
+  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+  ts_ms    INTEGER NOT NULL,
+  lease_id TEXT,
+  node     TEXT,
+  kind     TEXT NOT NULL CHECK(kind IN ('grant', 'refuse', 'renew', 'release', 'expire', 'fail',
+                                        'usage', 'node_register', 'node_dead', 'cut',
+                                        'node_leave', 'node_walltime')),
+  detail   TEXT NOT NULL);
+INSERT INTO ledger_v2(seq, ts_ms, lease_id, node, kind, detail)
+  SELECT seq, ts_ms, lease_id, node, kind, detail FROM ledger ORDER BY seq;
+DROP TRIGGER ledger_no_update;
+DROP TRIGGER ledger_no_delete;
+DROP INDEX ledger_by_lease;
+DROP TABLE ledger;
+ALTER TABLE ledger_v2 RENAME TO ledger;
+CREATE INDEX ledger_by_lease ON ledger(lease_id) WHERE lease_id IS NOT NULL;
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+PRAGMA user_version = 2;
+)sql";
+
 constexpr const char* kLeaseColumns =
     "id, seq, state, cores, memory_mb, transport, hot_timeout_ms, policy, created_ms, "
     "expires_at_ms, ended_ms, reason, allocations, usage";
@@ -185,6 +213,13 @@ void StateStore::migrate() {
                         "choose another file");
     sqlite::Transaction tx(*db_);
     db_->exec(kSchemaV1);
+    db_->exec(kMigrateV1toV2);
+    tx.commit();
+    return;
+  }
+  if (version == 1) {
+    sqlite::Transaction tx(*db_);
+    db_->exec(kMigrateV1toV2);
     tx.commit();
   }
 }

@@ -54,7 +54,7 @@ struct CoreOwner {
 
 class StateStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the file and brings its schema to kSchemaVersion. Throws ConfigError when
   // the file is locked by another manager or has a newer schema, DatabaseError otherwise.

@@ -19,7 +19,9 @@ TEST(BatchScript, RunsAnExperimentAndLeavesNothingBehind) {
                                  results.path() + " --wait --timeout-s 200 -- --repetitions 100" +
                                  " --sizes 64 --systems hpcless,raw-tcp",
                              240s);
-  const std::string job = r.output.substr(0, r.output.find('\n'));
+  const auto at = r.output.find("submitted job ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string job = r.output.substr(at + 14, r.output.find(';', at) - at - 14);
   const std::string dir = results.path() + "/slurm-" + job;
   ASSERT_EQ(r.exit_code, 0) << r.output << "\n--- job output:\n"
                             << test::shell("cat " + results.path() + "/slurm-*.out", 5s).output;
@@ -47,7 +49,7 @@ TEST(BatchScript, RunsAnExperimentAndLeavesNothingBehind) {
 
   EXPECT_TRUE(slurm.wait_gone(job, 30s));
   EXPECT_EQ(processes_matching(dir), "");
-  EXPECT_EQ(processes_matching("hpcless-worker"), "");
+  EXPECT_EQ(job_processes(slurm.conf()), "");
 }
 
 TEST(BatchScript, CancelledMidRunLeavesNothingBehind) {
@@ -69,8 +71,7 @@ TEST(BatchScript, CancelledMidRunLeavesNothingBehind) {
   EXPECT_TRUE(wait_file(dir + "/interrupted.json", 5s))
       << test::shell("cat " + results.path() + "/out-*.txt", 5s).output;
   EXPECT_EQ(processes_matching(dir), "");
-  EXPECT_EQ(processes_matching("hpcless-worker"), "");
-  EXPECT_EQ(processes_matching("slurmstepd: [" + job), "");
+  EXPECT_EQ(job_processes(slurm.conf()), "");
 }
 
 TEST(BatchScript, FailsCleanlyWithoutItsBinaries) {

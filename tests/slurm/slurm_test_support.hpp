@@ -20,6 +20,10 @@ nlohmann::json read_json(const std::string& path);
 bool exists(const std::string& path);
 // Polls until `path` exists.
 bool wait_file(const std::string& path, std::chrono::milliseconds timeout);
+// "pid command line" of every live process (not this one, nor its children) whose environment has
+// SLURM_CONF=`slurm_conf`: what Slurm started for the cluster (daemons excluded), and what those
+// started. Empty when a cluster's jobs left nothing behind.
+std::string job_processes(const std::string& slurm_conf);
 // Lines of `pgrep -af PATTERN` (empty: nothing matches), without the pgrep itself.
 std::string processes_matching(const std::string& pattern);
 
