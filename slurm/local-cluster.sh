@@ -108,6 +108,9 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 MpiDefault=none
 SchedulerType=sched/backfill
+# Refuse at submission what the partition can never run (sbatch fails with the reason) instead
+# of leaving it pending forever, as most sites do.
+EnforcePartLimits=ALL
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 # Short intervals: tests wait on these.

@@ -49,6 +49,9 @@ struct ManagedConfig {
   std::chrono::milliseconds grace{2000};
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds register_timeout{30000};
+  // Without any lease this long, the executor deregisters and exits (0: never). On-demand
+  // executors use it to give their Slurm allocation back.
+  std::chrono::milliseconds exit_when_idle{0};
 };
 
 class ManagedExecutor {
@@ -94,6 +97,8 @@ class ManagedExecutor {
   void tick();
   void publish_reports();
   bool cores_are_mine(const std::vector<int>& cores) const;
+  // True once the executor has been idle for exit_when_idle and the manager let it go.
+  bool idle_and_left();
 
   ManagedConfig config_;
   std::optional<tcp::Listener> listener_;
@@ -105,6 +110,7 @@ class ManagedExecutor {
   std::map<uint64_t, std::string> conn_lease_;  // handed-over connections
   uint64_t next_conn_id_ = 0;
   uint64_t next_lease_tag_ = 0;
+  uint64_t idle_since_ns_ = 0;  // no live lease and no pending client since then
 };
 
 }  // namespace hpcless::executor

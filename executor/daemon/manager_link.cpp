@@ -172,6 +172,31 @@ void ManagerLink::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool ManagerLink::leave(std::string& why) {
+  stop();
+  httplib::Client cli(host_, port_);
+  cli.set_connection_timeout(std::chrono::seconds(2));
+  cli.set_read_timeout(std::chrono::seconds(5));
+  cli.set_write_timeout(std::chrono::seconds(5));
+  cli.set_bearer_token_auth(token_);
+  auto r = cli.Delete("/v1/nodes/" + node_.name);
+  if (r && r->status == 409) {
+    why = error_of(r);
+    {
+      std::lock_guard lock(mu_);
+      stop_ = false;
+    }
+    thread_ = std::thread([this] { run(); });
+    return false;
+  }
+  if (!r || (r->status != 200 && r->status != 404)) {
+    why = error_of(r);
+    log::warn("could not deregister from the manager (" + why +
+              "); it will declare this node dead when the heartbeats stop");
+  }
+  return true;
+}
+
 void ManagerLink::publish(std::vector<LeaseReport> reports) {
   std::lock_guard lock(mu_);
   reports_ = std::move(reports);

@@ -65,6 +65,12 @@ class ManagerLink {
   void start(std::chrono::milliseconds timeout);
   void stop();
 
+  // Leaves the manager (DELETE /v1/nodes/{name}) with the heartbeats stopped, so that the node
+  // cannot be re-registered by one. Returns true when the node is gone from the pool (also when
+  // the manager is unreachable: it declares the node dead by itself); false when the manager
+  // keeps it (it granted a lease on it meanwhile; `why` says so) and the heartbeats resume.
+  bool leave(std::string& why);
+
   void publish(std::vector<LeaseReport> reports);
   // The newest assignment since the last call, if any.
   std::optional<Assignment> take_assignment();

@@ -94,6 +94,26 @@ Usage usage_from_json(const nlohmann::json& j) {
   return u;
 }
 
+nlohmann::json to_json(const OnDemandTiming& t) {
+  return {{"job_id", t.job_id},
+          {"requested_ms", t.requested_ms},
+          {"submitted_ms", t.submitted_ms},
+          {"running_ms", t.running_ms},
+          {"registered_ms", t.registered_ms},
+          {"granted_ms", t.granted_ms}};
+}
+
+OnDemandTiming on_demand_from_json(const nlohmann::json& j) {
+  OnDemandTiming t;
+  t.job_id = j.at("job_id").get<std::string>();
+  t.requested_ms = j.value("requested_ms", int64_t{0});
+  t.submitted_ms = j.value("submitted_ms", int64_t{0});
+  t.running_ms = j.value("running_ms", int64_t{0});
+  t.registered_ms = j.value("registered_ms", int64_t{0});
+  t.granted_ms = j.value("granted_ms", int64_t{0});
+  return t;
+}
+
 nlohmann::json to_json(const Lease& l) {
   nlohmann::json allocs = nlohmann::json::array();
   for (const auto& a : l.allocations)
@@ -102,19 +122,22 @@ nlohmann::json to_json(const Lease& l) {
                       {"cores", a.cores},
                       {"memory_mb", a.memory_mb},
                       {"token", a.token}});
-  return {{"id", l.id},
-          {"state", to_string(l.state)},
-          {"cores", l.cores},
-          {"memory_mb", l.memory_mb},
-          {"transport", l.transport},
-          {"hot_timeout_ms", l.hot_timeout_ms},
-          {"policy", to_string(l.policy)},
-          {"created_ms", l.created_ms},
-          {"expires_at_ms", l.expires_at_ms},
-          {"ended_ms", l.ended_ms ? nlohmann::json(*l.ended_ms) : nlohmann::json(nullptr)},
-          {"reason", l.reason ? nlohmann::json(*l.reason) : nlohmann::json(nullptr)},
-          {"allocations", std::move(allocs)},
-          {"usage", to_json(l.usage())}};
+  nlohmann::json j = {
+      {"id", l.id},
+      {"state", to_string(l.state)},
+      {"cores", l.cores},
+      {"memory_mb", l.memory_mb},
+      {"transport", l.transport},
+      {"hot_timeout_ms", l.hot_timeout_ms},
+      {"policy", to_string(l.policy)},
+      {"created_ms", l.created_ms},
+      {"expires_at_ms", l.expires_at_ms},
+      {"ended_ms", l.ended_ms ? nlohmann::json(*l.ended_ms) : nlohmann::json(nullptr)},
+      {"reason", l.reason ? nlohmann::json(*l.reason) : nlohmann::json(nullptr)},
+      {"allocations", std::move(allocs)},
+      {"usage", to_json(l.usage())}};
+  if (l.on_demand) j["on_demand"] = to_json(*l.on_demand);
+  return j;
 }
 
 nlohmann::json allocations_to_json(const std::vector<Allocation>& allocs) {

@@ -40,6 +40,10 @@ enum class LedgerKind {
   kUsage,
   kNodeRegister,
   kNodeDead,
+  // On-demand executors (schema version 2): job submitted, seen running, cancelled.
+  kOnDemandSubmit,
+  kOnDemandStart,
+  kOnDemandCancel,
 };
 const char* to_string(LedgerKind k);
 
@@ -51,7 +55,7 @@ struct CoreOwner {
 
 class StateStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the file and brings its schema to kSchemaVersion. Throws ConfigError when
   // the file is locked by another manager or has a newer schema, DatabaseError otherwise.
@@ -72,7 +76,7 @@ class StateStore {
   // ---- writes (call inside a sqlite::Transaction on db()) ----
   void upsert_node(const Node& n);
   void set_node_state(std::string_view name, NodeState state);
-  void insert_lease(const Lease& l);
+  void insert_lease(const Lease& l);  // with its on_demand timing, which never changes after
   void update_lease(const Lease& l);  // state, expiry, end, reason, allocations, usage
   void allocate(const std::string& lease_id, const std::string& node,
                 const std::vector<int>& cores);
