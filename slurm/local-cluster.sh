@@ -66,6 +66,9 @@ up() {
   dir="$(cd "$dir" && pwd)"
   down >/dev/null 2>&1 || true
   mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
+  # munged runs as the munge user and jobs as their users: both must get through DIR (a private
+  # temporary folder is 0700) to the munge folder.
+  chmod go+x "$dir"
   chown munge: "$dir/munge"
   chmod 0755 "$dir/munge"  # the socket lives here: every job's user must reach it
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "comm/auth/lease_token.hpp"
+#include "manager/store/state_store.hpp"
 #include "tests/manager/manager_fixture.hpp"
 
 namespace hpcless::mtest {
@@ -108,7 +109,7 @@ TEST(Restart, SigkillLosesNothingCommitted) {
                                 short_lived["id"].get<std::string>() + "'");
   ASSERT_EQ(expire.size(), 1u);
   EXPECT_EQ(json::parse(expire[0][0])["while_manager_down"], true);
-  EXPECT_EQ(view.count("PRAGMA user_version"), 1);
+  EXPECT_EQ(view.count("PRAGMA user_version"), manager::StateStore::kSchemaVersion);
   EXPECT_EQ(view.count("SELECT count(*) FROM allocations WHERE lease_id = '" +
                        kept["id"].get<std::string>() + "'"),
             3);
