@@ -3,6 +3,7 @@
 //   --standalone    no manager: serve one function package to whoever connects (tests, demos).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cxxopts.hpp>
@@ -107,6 +108,10 @@ int main(int argc, char** argv) {
       m.max_inflight = args["max-inflight"].as<uint32_t>();
       m.grace = std::chrono::milliseconds(args["grace-ms"].as<int64_t>());
       m.walltime_end_ms = args["walltime-end-ms"].as<int64_t>();
+      // Set by slurm/hpcless-executor.sbatch: when the job began, for the manager's on-demand
+      // timings (queue wait vs. executor start). Ignored when malformed: it is only a figure.
+      if (const char* started = std::getenv("HPCLESS_JOB_STARTED_MS"))
+        m.job_started_ms = std::max<int64_t>(0, std::strtoll(started, nullptr, 10));
       executor::ManagedExecutor exec(std::move(m));
       return exec.run();
     }

@@ -53,7 +53,7 @@ uint16_t Manager::start(ManagerConfig config) {
       on_demand_ = std::make_unique<OnDemand>(*registry_, metrics_, config_.on_demand,
                                               config_.api_token, config_.token_secret);
       registry_->set_registration_listener(
-          [od = on_demand_.get()](const std::string& node) { od->on_registered(node); });
+          [od = on_demand_.get()](const NodeRegistration& r) { od->on_registered(r); });
     }
     api_ = std::make_unique<HttpApi>(
         *registry_, *kv_, metrics_, config_,

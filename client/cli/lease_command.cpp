@@ -77,12 +77,17 @@ void print_lease(const LeaseInfo& l, bool with_usage) {
   if (const auto od = l.raw.find("on_demand"); od != l.raw.end() && od->is_object()) {
     // Granted on an executor the manager started for it through Slurm (docs/slurm.md).
     const auto ms = [&](const char* k) { return od->value(k, int64_t{0}); };
+    // The job's own start when it reported one, else squeue's first RUNNING (polled).
+    const char* started =
+        ms("job_started_ms") >= ms("submitted_ms") && ms("job_started_ms") <= ms("registered_ms")
+            ? "job_started_ms"
+            : "running_ms";
     std::printf(
         "  on demand  Slurm job %s: queue wait %.3f s, executor start %.3f s, "
         "request to grant %.3f s\n",
         od->value("job_id", std::string("?")).c_str(),
-        static_cast<double>(ms("running_ms") - ms("submitted_ms")) / 1000.0,
-        static_cast<double>(ms("registered_ms") - ms("running_ms")) / 1000.0,
+        static_cast<double>(ms(started) - ms("submitted_ms")) / 1000.0,
+        static_cast<double>(ms("registered_ms") - ms(started)) / 1000.0,
         static_cast<double>(ms("granted_ms") - ms("requested_ms")) / 1000.0);
   }
   if (l.reason) std::printf("  reason   %s\n", l.reason->c_str());

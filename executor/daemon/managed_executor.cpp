@@ -379,6 +379,7 @@ int ManagedExecutor::run() {
   node.cores = config_.cores;
   node.memory_mb = config_.memory_mb;
   node.walltime_end_ms = config_.walltime_end_ms;
+  node.job_started_ms = config_.job_started_ms;
   link_ = std::make_unique<ManagerLink>(config_.manager_url, config_.api_token, node);
   epoll_add(epoll_.get(), listener_->fd(), EPOLLIN, kTagListener);
   epoll_add(epoll_.get(), sigfd.get(), EPOLLIN, kTagSignal);

@@ -46,6 +46,7 @@ struct ManagedConfig {
   uint32_t max_payload = 64u << 20;
   uint32_t max_inflight = 256;
   int64_t walltime_end_ms = 0;
+  int64_t job_started_ms = 0;  // registered for on-demand timings (HPCLESS_JOB_STARTED_MS)
   std::chrono::milliseconds grace{2000};
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds register_timeout{30000};

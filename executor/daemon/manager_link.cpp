@@ -68,6 +68,7 @@ bool ManagerLink::register_node(std::string& why) {
                          {"cores", node_.cores}, {"memory_mb", node_.memory_mb},
                          {"transports", {"tcp"}}};
   if (node_.walltime_end_ms != 0) body["walltime_end_ms"] = node_.walltime_end_ms;
+  if (node_.job_started_ms != 0) body["job_started_ms"] = node_.job_started_ms;
   auto r = cli.Post("/v1/nodes", body.dump(), "application/json");
   if (r && r->status == 200) {
     try {

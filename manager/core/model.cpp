@@ -99,6 +99,7 @@ nlohmann::json to_json(const OnDemandTiming& t) {
           {"requested_ms", t.requested_ms},
           {"submitted_ms", t.submitted_ms},
           {"running_ms", t.running_ms},
+          {"job_started_ms", t.job_started_ms},
           {"registered_ms", t.registered_ms},
           {"granted_ms", t.granted_ms}};
 }
@@ -109,6 +110,7 @@ OnDemandTiming on_demand_from_json(const nlohmann::json& j) {
   t.requested_ms = j.value("requested_ms", int64_t{0});
   t.submitted_ms = j.value("submitted_ms", int64_t{0});
   t.running_ms = j.value("running_ms", int64_t{0});
+  t.job_started_ms = j.value("job_started_ms", int64_t{0});
   t.registered_ms = j.value("registered_ms", int64_t{0});
   t.granted_ms = j.value("granted_ms", int64_t{0});
   return t;

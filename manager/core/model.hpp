@@ -53,6 +53,7 @@ struct OnDemandTiming {
   int64_t requested_ms = 0;   // the request arrived and no node could meet it
   int64_t submitted_ms = 0;   // sbatch answered with the job id
   int64_t running_ms = 0;     // squeue first showed the job RUNNING (polled)
+  int64_t job_started_ms = 0; // the job's script started (reported by its executor; 0: not)
   int64_t registered_ms = 0;  // the job's executor registered
   int64_t granted_ms = 0;     // the lease was granted on it
 

@@ -48,6 +48,9 @@ struct NodeRegistration {
   uint64_t memory_mb = 0;
   std::vector<std::string> transports{"tcp"};
   int64_t walltime_end_ms = 0;
+  // An on-demand executor's batch job started (its script's first clock reading, Unix ms); 0:
+  // not reported. Only passed on to the registration listener.
+  int64_t job_started_ms = 0;
 };
 
 // One entry of a heartbeat, validated.
@@ -131,11 +134,12 @@ class Registry {
   void unreserve_node(const std::string& name);
   // DELETE /v1/nodes/{name}: an executor leaves (idle on-demand executors do). The node is marked
   // dead (ledger node_dead, "deregistered") and its cores leave the pool. ApiError 404 for an
-  // unknown node; 409 while it holds active leases or is reserved (the executor stays).
-  void deregister_node(const std::string& name);
-  // Called with the node's name after every registration, outside the registry's lock. Set once,
+  // unknown node; 409 while it holds active leases or (unless `even_if_reserved`: the on-demand
+  // request that reserved it cancelled its job) is reserved; the executor then stays.
+  void deregister_node(const std::string& name, bool even_if_reserved = false);
+  // Called with every registration after it is applied, outside the registry's lock. Set once,
   // before the API serves.
-  void set_registration_listener(std::function<void(const std::string&)> listener);
+  void set_registration_listener(std::function<void(const NodeRegistration&)> listener);
   // One ledger entry in its own transaction.
   void append_ledger(LedgerKind kind, const std::optional<std::string>& lease_id,
                      const std::optional<std::string>& node, const nlohmann::json& detail);
@@ -183,7 +187,7 @@ class Registry {
   int64_t last_lease_seq_ = 0;
   int64_t last_node_seq_ = 0;
   std::set<std::string> reserved_;  // nodes of on-demand requests still being granted
-  std::function<void(const std::string&)> on_register_;
+  std::function<void(const NodeRegistration&)> on_register_;
 };
 
 }  // namespace hpcless::manager

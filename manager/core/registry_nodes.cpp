@@ -94,10 +94,10 @@ void Registry::register_node(const NodeRegistration& r) {
   log::info("node " + r.name + " registered at " + r.address + " with " +
             std::to_string(r.cores.size()) + " cores");
   lk.unlock();
-  if (on_register_) on_register_(r.name);
+  if (on_register_) on_register_(r);
 }
 
-void Registry::set_registration_listener(std::function<void(const std::string&)> listener) {
+void Registry::set_registration_listener(std::function<void(const NodeRegistration&)> listener) {
   std::lock_guard lk(mu_);
   on_register_ = std::move(listener);
 }
@@ -120,7 +120,7 @@ void Registry::append_ledger(LedgerKind kind, const std::optional<std::string>& 
   tx.commit();
 }
 
-void Registry::deregister_node(const std::string& name) {
+void Registry::deregister_node(const std::string& name, bool even_if_reserved) {
   std::lock_guard lk(mu_);
   NodeEntry* e = find_node(name);
   if (!e) throw ApiError(404, "node '" + name + "' is not registered");
@@ -129,7 +129,7 @@ void Registry::deregister_node(const std::string& name) {
     throw ApiError(409, "node " + name + " holds active lease(s) (" + *e->leases.begin() +
                             (e->leases.size() > 1 ? ", ..." : "") +
                             "); it stays registered until they end");
-  if (reserved_.count(name) != 0)
+  if (!even_if_reserved && reserved_.count(name) != 0)
     throw ApiError(409,
                    "node " + name + " is reserved for an on-demand lease being granted; it stays");
   const int64_t now = auth::unix_now_ms();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "comm/auth/lease_token.hpp"
 #include "comm/base/clock.hpp"
@@ -128,7 +129,25 @@ class OnDemand::Attempt {
               " cores, " + std::to_string(s.time_limit_minutes) + " min) for: " + refusal);
   }
 
-  // scancel with a ledger entry; returns a note for the refusal message.
+  // Capacity may have come back while waiting (a lease ended, an idle executor is free): an
+  // ordinary grant then serves the request at once, and the job is no longer needed.
+  std::optional<Lease> try_pool() {
+    GrantOptions o;
+    o.record_refusal = false;
+    try {
+      Lease l = od_.registry_.grant(req_, o);
+      cancel("the request was met by the pool (lease " + l.id + ")");
+      log::info("on-demand: lease " + l.id + " granted on the pool while job " + job_ +
+                " waited; cancelled the job");
+      return l;
+    } catch (const ApiError& e) {
+      if (e.status() != 409) throw;
+      return std::nullopt;
+    }
+  }
+
+  // scancel with a ledger entry; returns a note for the refusal message. An executor of the job
+  // that registered is taken out of the pool at once (it is being stopped).
   std::string cancel(const std::string& why) {
     std::string note = "cancelled it";
     try {
@@ -136,6 +155,11 @@ class OnDemand::Attempt {
     } catch (const slurm::SlurmError& e) {
       note = "scancel failed: " + std::string(e.what());
       log::error("on-demand: cannot cancel job " + job_ + ": " + e.what());
+    }
+    try {
+      od_.registry_.deregister_node(node_, /*even_if_reserved=*/true);
+    } catch (const ApiError&) {
+      // 404: it never registered.
     }
     od_.registry_.append_ledger(LedgerKind::kOnDemandCancel, std::nullopt, node_,
                                 {{"job_id", job_},
@@ -170,6 +194,7 @@ class OnDemand::Attempt {
         registered = waiter_.registered;
         stopping = od_.stopping_;
         timing_.registered_ms = waiter_.registered_ms;
+        timing_.job_started_ms = waiter_.job_started_ms;
       }
       if (stopping) {
         cancel("the manager is stopping");
@@ -190,6 +215,7 @@ class OnDemand::Attempt {
       }
       if (!next_poll.expired()) continue;
       next_poll = Deadline::after(poll);
+      if (auto l = try_pool()) return std::move(*l);
       try {
         last_ = od_.slurm_.status(job_, deadline);
         polled_ = true;
@@ -289,14 +315,15 @@ void OnDemand::shutdown() {
   cv_.notify_all();
 }
 
-void OnDemand::on_registered(const std::string& name) {
+void OnDemand::on_registered(const NodeRegistration& r) {
   const int64_t now = auth::unix_now_ms();
   {
     std::lock_guard lk(mu_);
-    auto it = waiters_.find(name);
+    auto it = waiters_.find(r.name);
     if (it == waiters_.end() || it->second->registered) return;
     it->second->registered = true;
     it->second->registered_ms = now;
+    it->second->job_started_ms = r.job_started_ms;
   }
   cv_.notify_all();
 }

@@ -54,13 +54,14 @@ class OnDemand {
   // Waiting requests cancel their jobs and answer 503; later requests get 503 at once.
   void shutdown();
 
-  // Registry listener: node `name` has registered.
-  void on_registered(const std::string& name);
+  // Registry listener: a node has registered.
+  void on_registered(const NodeRegistration& r);
 
  private:
   struct Waiter {
     bool registered = false;
     int64_t registered_ms = 0;
+    int64_t job_started_ms = 0;  // as the job reported it (its node's clock)
   };
   class Attempt;
 

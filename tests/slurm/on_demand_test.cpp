@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include "tests/slurm/slurm_fixture.hpp"
 
@@ -52,6 +53,9 @@ TEST_F(OnDemandSlurm, JobIsSubmittedRegistersServesALeaseAndLeavesWhenIdle) {
   EXPECT_LE(od["requested_ms"].get<int64_t>(), od["submitted_ms"].get<int64_t>());
   EXPECT_LE(od["submitted_ms"].get<int64_t>(), od["running_ms"].get<int64_t>());
   EXPECT_LE(od["running_ms"].get<int64_t>(), od["registered_ms"].get<int64_t>());
+  // The job's own start (same host, same clock here) lies between submission and registration.
+  EXPECT_LE(od["submitted_ms"].get<int64_t>(), od["job_started_ms"].get<int64_t>());
+  EXPECT_LE(od["job_started_ms"].get<int64_t>(), od["registered_ms"].get<int64_t>());
   EXPECT_LE(od["registered_ms"].get<int64_t>(), od["granted_ms"].get<int64_t>());
   EXPECT_EQ(od["granted_ms"], lease["created_ms"]);
   const std::string id = lease["id"];
@@ -82,8 +86,9 @@ TEST_F(OnDemandSlurm, JobIsSubmittedRegistersServesALeaseAndLeavesWhenIdle) {
   ASSERT_EQ(nodes.size(), 1u);
   EXPECT_EQ(nodes[0]["name"], "slurm-" + job);
   EXPECT_EQ(nodes[0]["state"], "dead") << "an idle on-demand executor leaves the pool";
-  EXPECT_TRUE(eventually([&] { return !process_with_cmdline("slurm-" + job); }, 10s))
-      << "a process of job " << job << " is left behind";
+  const std::vector<std::string> mine = {"slurm-" + job, m.url()};
+  EXPECT_TRUE(eventually([&] { return process_with_args(mine).empty(); }, 10s))
+      << "a process of job " << job << " is left behind: " << process_with_args(mine);
   EXPECT_NE(m.job_output(job).find("deregistered from the manager"), std::string::npos)
       << m.job_output(job);
 }
@@ -120,6 +125,43 @@ TEST_F(OnDemandSlurm, JobThatCannotStartIsCancelledAndTheLeaseRefused) {
   int status = 0;
   const json leases = m.get("/v1/leases", &status);
   EXPECT_EQ(leases["leases"].size(), 0u);
+}
+
+TEST_F(OnDemandSlurm, WaitingRequestTakesCoresThatFreeUpAndCancelsItsJob) {
+  itest::TempDir dir;
+  // One of the node's two CPUs is taken: there is room for one executor job only.
+  const auto blocker = run({"sbatch", "--parsable", "--job-name=blocker", "--cpus-per-task=1",
+                            "--time=5", "--output=/dev/null", "--wrap", "sleep 300"});
+  ASSERT_EQ(blocker.exit_code(), 0) << blocker.describe();
+  ScancelGuard blocker_guard{blocker.out.substr(0, blocker.out.find_first_of(";\n"))};
+  OnDemandOptions o;
+  o.exit_when_idle_s = 5;
+  OnDemandManager m(dir.path(), o);
+
+  const auto first = m.cli({"lease", "acquire", "--cores", "1", "--seconds", "60", "--json"});
+  ASSERT_EQ(first.exit_code(), 0) << first.describe();
+  const json a = json::parse(first.out);
+  const std::string job_a = a["on_demand"]["job_id"];
+  ScancelGuard guard_a{job_a};
+
+  // A second request: its job cannot start (the node is full) ...
+  itest::RunResult second;
+  std::thread t([&] {
+    second = m.cli({"lease", "acquire", "--cores", "1", "--seconds", "30", "--json"});
+  });
+  ASSERT_TRUE(eventually(
+      [&] { return m.metrics().find("hpcless_on_demand_waiting 1") != std::string::npos; }, 20s));
+  ASSERT_TRUE(eventually([&] { return queued_jobs().size() == 2; }, 10s));
+  // ... until the first lease ends: its executor's core is free, the waiting request takes it.
+  EXPECT_EQ(m.cli({"lease", "release", a["id"]}, 30s).exit_code(), 0);
+  t.join();
+  ASSERT_EQ(second.exit_code(), 0) << second.describe();
+  const json b = json::parse(second.out);
+  EXPECT_EQ(b["allocations"][0]["node"], "slurm-" + job_a);
+  EXPECT_FALSE(b.contains("on_demand")) << "granted on the pool, not on a new executor";
+  EXPECT_TRUE(eventually([&] { return queued_jobs() == std::vector<std::string>{job_a}; }, 15s))
+      << "the second executor job must be cancelled";
+  EXPECT_EQ(m.cli({"lease", "release", b["id"]}, 30s).exit_code(), 0);
 }
 
 TEST_F(OnDemandSlurm, SbatchFailureIsTheRefusalAndLeavesNothingQueued) {

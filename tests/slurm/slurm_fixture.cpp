@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -202,19 +203,29 @@ itest::RunResult OnDemandManager::cli(std::vector<std::string> args,
   return itest::run_to_exit(args, timeout);
 }
 
-bool process_with_cmdline(const std::string& needle) {
+std::string process_with_args(const std::vector<std::string>& args) {
   DIR* d = ::opendir("/proc");
-  if (!d) return false;
-  bool found = false;
+  if (!d) return "";
+  std::string found;
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream f("/proc/" + name + "/cmdline", std::ios::binary);
     std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    for (char& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos && itest::process_alive(std::stoi(name))) {
-      found = true;
+    std::vector<std::string> argv;
+    size_t start = 0;
+    while (start < cmd.size()) {
+      const size_t end = cmd.find('\0', start);
+      argv.push_back(cmd.substr(start, end == std::string::npos ? end : end - start));
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    bool all = !args.empty();
+    for (const auto& a : args) all = all && std::find(argv.begin(), argv.end(), a) != argv.end();
+    if (all && itest::process_alive(std::stoi(name))) {
+      for (char& c : cmd)
+        if (c == '\0') c = ' ';
+      found = name + ": " + cmd;
       break;
     }
   }

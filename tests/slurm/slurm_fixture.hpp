@@ -81,8 +81,9 @@ class OnDemandManager {
   executor::ChildProcess process_;
 };
 
-// True when some live process has `needle` in its command line.
-bool process_with_cmdline(const std::string& needle);
+// The command line ("pid: args") of a live process whose arguments include each of `args`
+// exactly, or "". (Other users of the machine may run executors with the same node name.)
+std::string process_with_args(const std::vector<std::string>& args);
 
 // Polls `pred` every 100 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
