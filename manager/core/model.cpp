@@ -116,7 +116,9 @@ OnDemandTiming on_demand_from_json(const nlohmann::json& j) {
   return t;
 }
 
-nlohmann::json to_json(const Lease& l) {
+namespace {
+// The lease's fields every lease has; to_json() adds the optional ones.
+nlohmann::json lease_fields(const Lease& l) {
   nlohmann::json allocs = nlohmann::json::array();
   for (const auto& a : l.allocations)
     allocs.push_back({{"node", a.node},
@@ -124,20 +126,24 @@ nlohmann::json to_json(const Lease& l) {
                       {"cores", a.cores},
                       {"memory_mb", a.memory_mb},
                       {"token", a.token}});
-  nlohmann::json j = {
-      {"id", l.id},
-      {"state", to_string(l.state)},
-      {"cores", l.cores},
-      {"memory_mb", l.memory_mb},
-      {"transport", l.transport},
-      {"hot_timeout_ms", l.hot_timeout_ms},
-      {"policy", to_string(l.policy)},
-      {"created_ms", l.created_ms},
-      {"expires_at_ms", l.expires_at_ms},
-      {"ended_ms", l.ended_ms ? nlohmann::json(*l.ended_ms) : nlohmann::json(nullptr)},
-      {"reason", l.reason ? nlohmann::json(*l.reason) : nlohmann::json(nullptr)},
-      {"allocations", std::move(allocs)},
-      {"usage", to_json(l.usage())}};
+  return {{"id", l.id},
+          {"state", to_string(l.state)},
+          {"cores", l.cores},
+          {"memory_mb", l.memory_mb},
+          {"transport", l.transport},
+          {"hot_timeout_ms", l.hot_timeout_ms},
+          {"policy", to_string(l.policy)},
+          {"created_ms", l.created_ms},
+          {"expires_at_ms", l.expires_at_ms},
+          {"ended_ms", l.ended_ms ? nlohmann::json(*l.ended_ms) : nlohmann::json(nullptr)},
+          {"reason", l.reason ? nlohmann::json(*l.reason) : nlohmann::json(nullptr)},
+          {"allocations", std::move(allocs)},
+          {"usage", to_json(l.usage())}};
+}
+}  // namespace
+
+nlohmann::json to_json(const Lease& l) {
+  nlohmann::json j = lease_fields(l);
   if (l.on_demand) j["on_demand"] = to_json(*l.on_demand);
   return j;
 }
