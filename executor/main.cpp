@@ -3,6 +3,7 @@
 //   --standalone    no manager: serve one function package to whoever connects (tests, demos).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cxxopts.hpp>
@@ -11,6 +12,7 @@
 #include "comm/base/log.hpp"
 #include "comm/base/cpu.hpp"
 #include "executor/daemon/managed_executor.hpp"
+#include "executor/daemon/node_cores.hpp"
 #include "executor/daemon/standalone_config.hpp"
 #include "executor/daemon/standalone_executor.hpp"
 
@@ -50,8 +52,14 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("127.0.0.1:7000"))(
       "package", "function package (shared library) to serve", cxxopts::value<std::string>())(
       "workers", "worker threads", cxxopts::value<uint32_t>()->default_value("1"))(
-      "cores", "cores to pin workers to, one per worker, e.g. 1 or 0-3 (default: no pinning)",
+      "cores", "cores to pin workers to, one per worker, e.g. 1 or 0-3 (default: no pinning); "
+      "managed mode: the cores this node lends, or auto (this process's affinity mask)",
       cxxopts::value<std::string>()->default_value(""))(
+      "cores-limit", "managed mode: lend only the first N of those cores (0: all)",
+      cxxopts::value<size_t>()->default_value("0"))(
+      "exit-when-idle-s", "managed mode: after S seconds without a lease, deregister and exit "
+      "(on-demand executors give their allocation back; 0: never)",
+      cxxopts::value<double>()->default_value("0"))(
       "max-payload", "largest request or result in bytes",
       cxxopts::value<uint32_t>()->default_value("67108864"))(
       "max-inflight", "requests a client may have outstanding per connection",
@@ -92,9 +100,12 @@ int main(int argc, char** argv) {
       m.name = node_name();
       m.listen = tcp::parse_endpoint(args["listen"].as<std::string>());
       m.advertise = args["advertise"].as<std::string>();
-      if (args["cores"].as<std::string>().empty())
-        throw ConfigError("--cores is required in managed mode (the cores this node lends)");
-      m.cores = parse_core_list(args["cores"].as<std::string>());
+      m.cores = executor::resolve_node_cores(args["cores"].as<std::string>(),
+                                             args["cores-limit"].as<size_t>());
+      const double idle_s = args["exit-when-idle-s"].as<double>();
+      if (!(idle_s >= 0 && idle_s <= 1e7))
+        throw ConfigError("--exit-when-idle-s must be a number of seconds >= 0");
+      m.exit_when_idle = std::chrono::milliseconds(static_cast<int64_t>(idle_s * 1000));
       m.memory_mb = args["memory-mb"].as<uint64_t>();
       if (!args.count("package")) throw ConfigError("--package PATH is required");
       m.package_path = args["package"].as<std::string>();
@@ -118,6 +129,10 @@ int main(int argc, char** argv) {
         throw ConfigError("--drain-s must be >= 0 and --slurm-poll-ms >= 100");
       m.drain = std::chrono::seconds(args["drain-s"].as<int64_t>());
       m.slurm_poll = std::chrono::milliseconds(args["slurm-poll-ms"].as<int64_t>());
+      // Set by slurm/hpcless-executor.sbatch: when the job began, for the manager's on-demand
+      // timings (queue wait vs. executor start). Ignored when malformed: it is only a figure.
+      if (const char* started = std::getenv("HPCLESS_JOB_STARTED_MS"))
+        m.job_started_ms = std::max<int64_t>(0, std::strtoll(started, nullptr, 10));
       executor::ManagedExecutor exec(std::move(m));
       return exec.run();
     }

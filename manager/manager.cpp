@@ -12,6 +12,7 @@
 #include "manager/http/elastic_pool.hpp"
 #include "manager/http/http_api.hpp"
 #include "manager/kv/kv_store.hpp"
+#include "manager/ondemand/on_demand.hpp"
 #include "manager/store/checkpointer.hpp"
 #include "manager/store/state_store.hpp"
 
@@ -48,10 +49,19 @@ uint16_t Manager::start(ManagerConfig config) {
     // Leave threads for non-waiting requests: readers may hold at most 3/4 of the pool.
     kv_ = std::make_unique<KvStore>(config_.kv_max_bytes,
                                     std::max<size_t>(1, config_.http_max_threads * 3 / 4));
-    api_ = std::make_unique<HttpApi>(*registry_, *kv_, metrics_, config_, [this] {
-      ElasticPool* p = pool_.load();
-      return p ? p->threads() : size_t{0};
-    });
+    if (config_.on_demand.enabled) {
+      on_demand_ = std::make_unique<OnDemand>(*registry_, metrics_, config_.on_demand,
+                                              config_.api_token, config_.token_secret);
+      registry_->set_registration_listener(
+          [od = on_demand_.get()](const NodeRegistration& r) { od->on_registered(r); });
+    }
+    api_ = std::make_unique<HttpApi>(
+        *registry_, *kv_, metrics_, config_,
+        [this] {
+          ElasticPool* p = pool_.load();
+          return p ? p->threads() : size_t{0};
+        },
+        on_demand_.get());
 
     server_ = std::make_unique<HttpServer>();
     server_->new_task_queue = [this] {
@@ -78,6 +88,18 @@ uint16_t Manager::start(ManagerConfig config) {
       throw ConfigError("listen: cannot bind " + config_.listen +
                         " (address in use or not local? choose another, or port 0)");
     port_ = static_cast<uint16_t>(port);
+    if (on_demand_) {
+      std::string url = config_.on_demand.manager_url;
+      if (url.empty()) {
+        if (hp.host == "0.0.0.0" || hp.host == "::" || hp.host.empty())
+          throw ConfigError("on_demand.manager_url is required when listening on " +
+                            config_.listen +
+                            ": the executor jobs need an address of this manager they can reach");
+        const bool v6 = hp.host.find(':') != std::string::npos;
+        url = "http://" + (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(port_);
+      }
+      on_demand_->set_manager_url(url);
+    }
     server_->raise_backlog(1024);
     listen_thread_ = std::thread([this] {
       if (!server_->listen_after_bind()) log::error("HTTP server stopped with an error");
@@ -112,6 +134,9 @@ void Manager::stop() {
   reaper_cv_.notify_all();
   if (reaper_thread_.joinable()) reaper_thread_.join();
   if (kv_) kv_->shutdown();
+  // Requests waiting for an on-demand executor cancel its job and answer, so that the server's
+  // threads can finish.
+  if (on_demand_) on_demand_->shutdown();
   if (listen_thread_.joinable()) {
     // httplib's stop() does nothing until the listen loop runs; start() waited for that, so this
     // only matters when start() itself failed.
@@ -125,6 +150,8 @@ void Manager::stop() {
   server_.reset();
   api_.reset();
   kv_.reset();
+  if (registry_) registry_->set_registration_listener(nullptr);
+  on_demand_.reset();
   registry_.reset();
   checkpointer_.reset();
   store_.reset();

@@ -30,6 +30,7 @@ class KvStore;
 class HttpApi;
 class ElasticPool;
 class HttpServer;
+class OnDemand;
 
 class Manager {
  public:
@@ -59,6 +60,7 @@ class Manager {
   std::unique_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<KvStore> kv_;
+  std::unique_ptr<OnDemand> on_demand_;  // only with config.on_demand.enabled
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::atomic<ElasticPool*> pool_{nullptr};  // owned by the server while it listens

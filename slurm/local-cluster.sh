@@ -94,6 +94,9 @@ up() {
   # munged runs as the munge user: it must reach its folder (mkdtemp makes DIR 0700).
   chmod 0755 "$dir"
   mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
+  # munged runs as the munge user and jobs as their users: both must get through DIR (a private
+  # temporary folder is 0700) to the munge folder.
+  chmod go+x "$dir"
   chown munge: "$dir/munge"
   chmod 0755 "$dir/munge"  # the socket lives here: every job's user must reach it
 
@@ -136,6 +139,9 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 MpiDefault=none
 SchedulerType=sched/backfill
+# Refuse at submission what the partition can never run (sbatch fails with the reason) instead
+# of leaving it pending forever, as most sites do.
+EnforcePartLimits=ALL
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 # Short intervals: tests wait on these.

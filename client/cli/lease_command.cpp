@@ -1,6 +1,7 @@
 #include "client/cli/lease_command.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -22,7 +23,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  acquire --cores C --seconds S [--memory-mb M] [--policy first-fit|spread]\n"
-    "          [--hot-timeout-ms T] [--json | --quiet]     request a lease\n"
+    "          [--hot-timeout-ms T] [--wait-s W] [--json | --quiet]  request a lease\n"
     "  renew ID --seconds S [--json]                       move its expiry to now + S\n"
     "  release ID [--json]                                 end it now\n"
     "  show ID [--json]                                    state, allocations, accounting\n"
@@ -73,6 +74,22 @@ void print_lease(const LeaseInfo& l, bool with_usage) {
     std::printf("  expires  %s\n", utc_ms(l.expires_at_ms).c_str());
   }
   if (l.ended_ms) std::printf("  ended    %s\n", utc_ms(*l.ended_ms).c_str());
+  if (const auto od = l.raw.find("on_demand"); od != l.raw.end() && od->is_object()) {
+    // Granted on an executor the manager started for it through Slurm (docs/slurm.md).
+    const auto ms = [&](const char* k) { return od->value(k, int64_t{0}); };
+    // The job's own start when it reported one, else squeue's first RUNNING (polled).
+    const char* started =
+        ms("job_started_ms") >= ms("submitted_ms") && ms("job_started_ms") <= ms("registered_ms")
+            ? "job_started_ms"
+            : "running_ms";
+    std::printf(
+        "  on demand  Slurm job %s: queue wait %.3f s, executor start %.3f s, "
+        "request to grant %.3f s\n",
+        od->value("job_id", std::string("?")).c_str(),
+        static_cast<double>(ms(started) - ms("submitted_ms")) / 1000.0,
+        static_cast<double>(ms("registered_ms") - ms(started)) / 1000.0,
+        static_cast<double>(ms("granted_ms") - ms("requested_ms")) / 1000.0);
+  }
   if (l.reason) std::printf("  reason   %s\n", l.reason->c_str());
   for (const auto& w : l.warnings) std::printf("  warning  %s\n", w.c_str());
   if (!l.allocations.empty()) {
@@ -149,6 +166,10 @@ int run(const std::string& cmd, int argc, char** argv) {
         cxxopts::value<int32_t>());
     add("transport", "tcp", cxxopts::value<std::string>()->default_value("tcp"));
     add("q,quiet", "print only the lease id");
+    add("wait-s",
+        "longest wait for the grant (a manager with on-demand executors answers once the "
+        "executor it started has registered)",
+        cxxopts::value<double>()->default_value("300"));
   } else if (cmd == "renew") {
     opts.custom_help("ID --seconds S [options]");
     add("s,seconds", "new duration from now", cxxopts::value<std::string>());
@@ -164,7 +185,14 @@ int run(const std::string& cmd, int argc, char** argv) {
     return 0;
   }
   const bool json = args.count("json") > 0;
-  const client::LeaseClient manager(manager_options(args));
+  client::ManagerOptions mopts = manager_options(args);
+  if (cmd == "acquire") {
+    const double wait_s = args["wait-s"].as<double>();
+    if (!(wait_s > 0 && wait_s <= 86400))
+      throw ConfigError("--wait-s must be a number of seconds above 0 and at most 86400");
+    mopts.acquire_timeout = std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
+  }
+  const client::LeaseClient manager(mopts);
 
   if (cmd == "acquire") {
     if (!args.unmatched().empty())

@@ -201,10 +201,10 @@ LeaseClient::LeaseClient(ManagerOptions options)
 }
 
 json LeaseClient::request(std::string_view method, const std::string& path, const json* body,
-                          int expect) const {
+                          int expect, std::chrono::milliseconds read_timeout) const {
   httplib::Client http(url_);
   const auto ct = opts_.connect_timeout;
-  const auto rt = opts_.request_timeout;
+  const auto rt = read_timeout.count() > 0 ? read_timeout : opts_.request_timeout;
   http.set_connection_timeout(ct.count() / 1000, (ct.count() % 1000) * 1000);
   http.set_read_timeout(rt.count() / 1000, (rt.count() % 1000) * 1000);
   http.set_write_timeout(rt.count() / 1000, (rt.count() % 1000) * 1000);
@@ -270,7 +270,8 @@ LeaseInfo LeaseClient::acquire(const LeaseRequest& r) const {
   if (r.hot_timeout_ms && *r.hot_timeout_ms < -1)
     throw ConfigError("hot timeout must be -1, 0 or a positive ms count");
   const json body = r.to_json();
-  return lease_from_json(request("POST", "/v1/leases", &body, 201));
+  return lease_from_json(request("POST", "/v1/leases", &body, 201,
+                                 std::max(opts_.request_timeout, opts_.acquire_timeout)));
 }
 
 LeaseInfo LeaseClient::get(const std::string& id) const {

@@ -40,6 +40,10 @@ struct ManagerOptions {
   std::string api_token;  // sent as "Authorization: Bearer <token>"
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds request_timeout{10000};  // each of send and receive
+  // Receiving the answer to POST /v1/leases: a manager with on-demand executors answers once the
+  // executor it started through Slurm has registered (its on_demand.start_deadline_s, 60 s by
+  // default), so this is longer. The larger of the two applies.
+  std::chrono::milliseconds acquire_timeout{300000};
 
   // The manager URL from `url_flag`, else $HPCLESS_MANAGER; the token from `token_file` (first
   // line, surrounding whitespace dropped), else $HPCLESS_API_TOKEN. Throws ConfigError naming
@@ -142,8 +146,10 @@ class LeaseClient {
 
   // One request with the token; returns the parsed JSON body of a 2xx answer whose code is
   // `expect` (0: any 2xx). Throws as described at the top of this file.
+  // `read_timeout` 0: ManagerOptions::request_timeout.
   nlohmann::json request(std::string_view method, const std::string& path,
-                         const nlohmann::json* body, int expect = 0) const;
+                         const nlohmann::json* body, int expect = 0,
+                         std::chrono::milliseconds read_timeout = {}) const;
 
  private:
   ManagerOptions opts_;

@@ -370,6 +370,31 @@ void ManagedExecutor::follow_walltime(int64_t now_ms) {
   draining_ = drain;
 }
 
+bool ManagedExecutor::idle_and_left() {
+  if (config_.exit_when_idle.count() <= 0) return false;
+  const uint64_t now = now_ns();
+  const bool busy =
+      !pending_.empty() || std::any_of(leases_.begin(), leases_.end(), [](const auto& e) {
+        return e.second.state == LeaseState::kStarting || e.second.state == LeaseState::kRunning;
+      });
+  if (busy || idle_since_ns_ == 0) {
+    idle_since_ns_ = now;
+    return false;
+  }
+  if (now - idle_since_ns_ < static_cast<uint64_t>(config_.exit_when_idle.count()) * 1'000'000)
+    return false;
+  std::string why;
+  if (link_->leave(why)) {
+    char idle[32];
+    std::snprintf(idle, sizeof(idle), "%g", config_.exit_when_idle.count() / 1000.0);
+    log::info(std::string("no lease for ") + idle + " s: deregistered from the manager; exiting");
+    return true;
+  }
+  log::info("staying: " + why);
+  idle_since_ns_ = now;
+  return false;
+}
+
 void ManagedExecutor::publish_reports() {
   const uint64_t now = now_ns();
   std::vector<LeaseReport> reports;
@@ -413,6 +438,7 @@ int ManagedExecutor::run() {
     if (slurm_->end_ms() != 0) node.walltime_end_ms = slurm_->end_ms() - config_.drain.count();
   }
   walltime_end_ms_ = node.walltime_end_ms;
+  node.job_started_ms = config_.job_started_ms;
   link_ = std::make_unique<ManagerLink>(config_.manager_url, config_.api_token, node);
   epoll_add(epoll_.get(), listener_->fd(), EPOLLIN, kTagListener);
   epoll_add(epoll_.get(), sigfd.get(), EPOLLIN, kTagSignal);
@@ -474,6 +500,11 @@ int ManagedExecutor::run() {
     if (now - last_tick >= kTickMs * 1000000ull) {
       last_tick = now;
       tick();
+      if (idle_and_left()) {
+        for (auto& [id, l] : leases_) end_lease(l, LeaseState::kStopped, "executor left");
+        if (!config_.ready_file.empty()) std::remove(config_.ready_file.c_str());
+        return 0;
+      }
     }
   }
 }

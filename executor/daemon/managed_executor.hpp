@@ -52,9 +52,13 @@ struct ManagedConfig {
   std::string slurm_job;
   std::chrono::milliseconds drain{30000};
   std::chrono::milliseconds slurm_poll{10000};
+  int64_t job_started_ms = 0;  // registered for on-demand timings (HPCLESS_JOB_STARTED_MS)
   std::chrono::milliseconds grace{2000};
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds register_timeout{30000};
+  // Without any lease this long, the executor deregisters and exits (0: never). On-demand
+  // executors use it to give their Slurm allocation back.
+  std::chrono::milliseconds exit_when_idle{0};
 };
 
 class ManagedExecutor {
@@ -103,6 +107,8 @@ class ManagedExecutor {
   // Slurm: follows the job's end (walltime to the manager, leases cut to it, drain).
   void follow_walltime(int64_t now_ms);
   int64_t stop_at_ms(const Lease& l) const;
+  // True once the executor has been idle for exit_when_idle and the manager let it go.
+  bool idle_and_left();
 
   ManagedConfig config_;
   std::optional<tcp::Listener> listener_;
@@ -118,6 +124,7 @@ class ManagedExecutor {
   std::map<uint64_t, std::string> conn_lease_;  // handed-over connections
   uint64_t next_conn_id_ = 0;
   uint64_t next_lease_tag_ = 0;
+  uint64_t idle_since_ns_ = 0;  // no live lease and no pending client since then
 };
 
 }  // namespace hpcless::executor

@@ -69,6 +69,7 @@ bool ManagerLink::register_node(std::string& why) {
                          {"cores", node_.cores}, {"memory_mb", node_.memory_mb},
                          {"transports", {"tcp"}}};
   if (walltime_end_ms_.load() != 0) body["walltime_end_ms"] = walltime_end_ms_.load();
+  if (node_.job_started_ms != 0) body["job_started_ms"] = node_.job_started_ms;
   auto r = cli.Post("/v1/nodes", body.dump(), "application/json");
   if (r && r->status == 200) {
     try {
@@ -193,6 +194,31 @@ void ManagerLink::farewell(const std::string& reason, std::chrono::milliseconds 
   }
   log::warn("could not tell the manager this node leaves (" + why +
             "); it will declare the node dead after missed heartbeats");
+}
+
+bool ManagerLink::leave(std::string& why) {
+  stop();
+  httplib::Client cli(host_, port_);
+  cli.set_connection_timeout(std::chrono::seconds(2));
+  cli.set_read_timeout(std::chrono::seconds(5));
+  cli.set_write_timeout(std::chrono::seconds(5));
+  cli.set_bearer_token_auth(token_);
+  auto r = cli.Delete("/v1/nodes/" + node_.name);
+  if (r && r->status == 409) {
+    why = error_of(r);
+    {
+      std::lock_guard lock(mu_);
+      stop_ = false;
+    }
+    thread_ = std::thread([this] { run(); });
+    return false;
+  }
+  if (!r || (r->status != 200 && r->status != 404)) {
+    why = error_of(r);
+    log::warn("could not deregister from the manager (" + why +
+              "); it will declare this node dead when the heartbeats stop");
+  }
+  return true;
 }
 
 void ManagerLink::publish(std::vector<LeaseReport> reports) {

@@ -25,6 +25,7 @@ struct NodeDescription {
   std::vector<int> cores;
   uint64_t memory_mb = 0;
   int64_t walltime_end_ms = 0;  // 0: none
+  int64_t job_started_ms = 0;   // an on-demand executor's batch job started (Unix ms); 0: none
 };
 
 struct LeaseUsage {
@@ -64,6 +65,12 @@ class ManagerLink {
   // answers, ConfigError on 401/400), then starts heartbeating.
   void start(std::chrono::milliseconds timeout);
   void stop();
+
+  // Leaves the manager (DELETE /v1/nodes/{name}) with the heartbeats stopped, so that the node
+  // cannot be re-registered by one. Returns true when the node is gone from the pool (also when
+  // the manager is unreachable: it declares the node dead by itself); false when the manager
+  // keeps it (it granted a lease on it meanwhile; `why` says so) and the heartbeats resume.
+  bool leave(std::string& why);
 
   void publish(std::vector<LeaseReport> reports);
   // The node's batch job ends at another time (0: no end); sent with every heartbeat.

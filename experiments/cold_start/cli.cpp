@@ -43,6 +43,8 @@ ColdStartConfig parse(const cxxopts::ParseResult& args) {
   if (args.count("package-file")) c.package_file = args["package-file"].as<std::string>();
   c.pause_ms = at_least<int>(args, "pause-ms", 0);
   c.timeout_ms = at_least<int>(args, "timeout-ms", 1);
+  c.on_demand = args.count("on-demand") > 0;
+  c.on_demand_leave_s = args["on-demand-leave-s"].as<double>();
   return normalized(std::move(c));
 }
 
@@ -78,6 +80,13 @@ int cold_start_main(int argc, char** argv) {
   add("pause-ms", "pause between repetitions", cxxopts::value<long long>()->default_value("50"));
   add("timeout-ms", "deadline of connecting and of the invocation",
       cxxopts::value<long long>()->default_value("10000"));
+  add("on-demand",
+      "every lease on a new on-demand executor (a manager with on_demand enabled and no free "
+      "executor): the grant split into submit, queue-wait, executor-start");
+  add("on-demand-leave-s",
+      "with --on-demand: wait this long before a repetition for idle executors of earlier ones "
+      "to leave",
+      cxxopts::value<double>()->default_value("120"));
   add("h,help", "show this help");
 
   ColdStartConfig config;

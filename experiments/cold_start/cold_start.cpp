@@ -50,8 +50,38 @@ nlohmann::ordered_json sample_json(const ColdStartSample& s) {
           {"package_load_us", v(s.package_us)},
           {"first_invocation_us", v(s.first_us)},
           {"total_us", v(s.total_us)},
+          {"on_demand_job",
+           s.job_id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.job_id)},
+          {"submit_us", v(s.submit_us)},
+          {"queue_wait_us", v(s.queue_wait_us)},
+          {"executor_start_us", v(s.executor_start_us)},
           {"release_us", v(s.release_us)},
           {"status", s.error.empty() ? "ok" : s.error}};
+}
+
+// The grant's phases from the lease's "on_demand" record (all on the manager's clock). A lease
+// without one was placed on an existing node: that repetition did not measure the on-demand path.
+void read_on_demand(const json& lease, ColdStartSample& s) {
+  const auto od = lease.find("on_demand");
+  if (od == lease.end() || !od->is_object()) {
+    s.error =
+        "lease granted on an existing node, not on a new on-demand executor (is the pool "
+        "empty? do executors of earlier runs still idle?)";
+    return;
+  }
+  const auto ms = [&](const char* k) { return od->value(k, int64_t{0}); };
+  const auto span_us = [](int64_t a, int64_t b) {
+    return a > 0 && b >= a ? static_cast<double>(b - a) * 1000.0 : -1.0;
+  };
+  s.job_id = od->value("job_id", std::string());
+  s.submit_us = span_us(ms("requested_ms"), ms("submitted_ms"));
+  // The job's own start (its script's first clock reading) splits the wait precisely; squeue's
+  // polled RUNNING is the fallback (up to a poll interval late). A start outside submission ..
+  // registration means the node's clock is off: not used.
+  int64_t started = ms("job_started_ms");
+  if (started < ms("submitted_ms") || started > ms("registered_ms")) started = ms("running_ms");
+  s.queue_wait_us = span_us(ms("submitted_ms"), started);
+  s.executor_start_us = span_us(started, ms("registered_ms"));
 }
 
 class Runner {
@@ -62,6 +92,32 @@ class Runner {
     if (!cfg.package_file.empty()) package_ = read_package(cfg.package_file);
     phases_.open(out.path_of("phases.jsonl"), std::ios::binary | std::ios::trunc);
     if (!phases_) throw ConfigError("cannot create " + out.path_of("phases.jsonl").string());
+  }
+
+  // Before an on-demand repetition: the executors of earlier ones must have left (they exit
+  // when idle), or the lease would land on one of them without a new job. Not timed.
+  void wait_for_on_demand_nodes_to_leave(std::FILE* progress) {
+    if (!cfg_.on_demand) return;
+    const Deadline d = Deadline::after(std::chrono::duration<double>(cfg_.on_demand_leave_s));
+    bool told = false;
+    while (true) {
+      std::vector<std::string> alive;
+      for (const auto& n : manager_.nodes())
+        if (n.state == "alive" && n.name.rfind("slurm-", 0) == 0) alive.push_back(n.name);
+      if (alive.empty()) return;
+      if (d.expired())
+        throw Error("on-demand executor " + alive.front() + " is still registered after " +
+                    std::to_string(static_cast<int>(cfg_.on_demand_leave_s)) +
+                    " s: start the executors with a short --exit-when-idle-s (on_demand."
+                    "executor_args), or raise --on-demand-leave-s");
+      if (!told && progress != nullptr) {
+        std::fprintf(progress, "waiting for %zu idle on-demand executor(s) to leave (%s ...)\n",
+                     alive.size(), alive.front().c_str());
+        std::fflush(progress);
+        told = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
 
   ColdStartSample run_once(uint64_t rep, bool warmup) {
@@ -108,6 +164,7 @@ class Runner {
       s.lease = lease.id();
       for (const auto& a : lease.allocations()) s.nodes.push_back(a.node);
       s.grant_us = us_between(t0, t_grant);
+      if (cfg_.on_demand) read_on_demand(lease.info().raw, s);
       s.connect_us = us_between(timing.start_ns, timing.end_ns);
       for (size_t i = 0; i < lease.workers(); ++i) {
         const auto& info = lease.worker(i).info();
@@ -172,6 +229,7 @@ std::vector<SummaryRow> summarize_phases(const ColdStartConfig& cfg,
   for (const char* phase : kColdPhases) {
     const std::string p = phase;
     if (p == "package-load" && cfg.package_file.empty()) continue;
+    if ((p == "submit" || p == "queue-wait" || p == "executor-start") && !cfg.on_demand) continue;
     std::vector<double> v;
     size_t failures = 0;
     for (const auto& s : samples) {
@@ -212,6 +270,8 @@ json ColdStartConfig::to_json() const {
           {"package_file", package_file.empty() ? json(nullptr) : json(package_file.string())},
           {"pause_ms", pause_ms},
           {"timeout_ms", timeout_ms},
+          {"on_demand", on_demand},
+          {"on_demand_leave_s", on_demand ? json(on_demand_leave_s) : json(nullptr)},
           {"method",
            "per repetition, a fresh lease: grant = POST /v1/leases until 201; connect-spawn = "
            "TCP connect to hello-ack on every allocation in parallel (the executor spawns the "
@@ -222,7 +282,11 @@ json ColdStartConfig::to_json() const {
            "package-load = shipping package_file to the workers; first-invocation = the first "
            "invocation's round trip; total = grant start to first result; release = DELETE "
            "after the result. Summaries are over successful timed repetitions (warm-up "
-           "repetitions are recorded but not summarized)."}};
+           "repetitions are recorded but not summarized). On demand (on_demand true): every "
+           "lease is granted on a new executor the manager starts through Slurm; submit, "
+           "queue-wait and executor-start split the grant by the lease's on_demand record "
+           "(request -> sbatch answered -> the job's script started (job_started_ms; else "
+           "squeue's first RUNNING, polled) -> executor registered)."}};
 }
 
 ColdStartConfig normalized(ColdStartConfig c) {
@@ -235,6 +299,8 @@ ColdStartConfig normalized(ColdStartConfig c) {
   if (c.pause_ms < 0) throw ConfigError("--pause-ms must not be negative");
   if (c.timeout_ms < 1) throw ConfigError("--timeout-ms must be positive");
   if (c.payload > (size_t{1} << 30)) throw ConfigError("--payload above 1 GiB");
+  if (!(c.on_demand_leave_s > 0 && c.on_demand_leave_s <= 3600))
+    throw ConfigError("--on-demand-leave-s must be 0..3600 seconds");
   return c;
 }
 
@@ -261,9 +327,18 @@ ColdStartOutcome run_cold_start(const ColdStartConfig& config, std::FILE* progre
     const size_t total = cfg.warmup + cfg.repetitions;
     for (size_t i = 0; i < total; ++i) {
       const bool warmup = i < cfg.warmup;
+      runner.wait_for_on_demand_nodes_to_leave(progress);
       ColdStartSample s = runner.run_once(i, warmup);
       if (progress != nullptr) {
-        if (s.error.empty())
+        if (s.error.empty() && cfg.on_demand)
+          std::fprintf(progress,
+                       "%s %3zu  %s  job %s  grant %8.1f ms (submit %6.1f, queue %7.1f, executor "
+                       "start %7.1f)  connect %6.0f us  first %6.0f us  total %8.1f ms\n",
+                       warmup ? "warmup" : "rep   ", i, s.lease.c_str(), s.job_id.c_str(),
+                       s.grant_us / 1e3, s.submit_us / 1e3, s.queue_wait_us / 1e3,
+                       s.executor_start_us / 1e3, s.connect_only_us(), s.first_us,
+                       s.total_us / 1e3);
+        else if (s.error.empty())
           std::fprintf(progress,
                        "%s %3zu  %s  grant %7.0f us  spawn %7.0f us  connect %6.0f us  first "
                        "%6.0f us  total %7.0f us  release %6.0f us\n",
@@ -431,6 +506,9 @@ std::string cold_start_gnuplot_script(const std::vector<SummaryRow>& rows,
 
 double ColdStartSample::phase(const std::string& p) const {
   if (p == "grant") return grant_us;
+  if (p == "submit") return submit_us;
+  if (p == "queue-wait") return queue_wait_us;
+  if (p == "executor-start") return executor_start_us;
   if (p == "spawn") return spawn_us;
   if (p == "worker-package-load") return worker_package_us;
   if (p == "connect") return connect_only_us();

@@ -10,6 +10,14 @@
 //                     first-touch costs included)
 //   total             grant start -> first result (the cold start)
 //   release           DELETE /v1/leases/{id} (after the result; not part of total)
+// With on_demand (a manager that starts executors through Slurm, docs/slurm.md), the grant is
+// split by the manager's own timestamps (the lease's "on_demand" record):
+//   submit            request arrived -> sbatch answered with the job id
+//   queue-wait        job submitted -> the job started (its script's first clock reading,
+//                     job_started_ms; else squeue's first RUNNING, polled)
+//   executor-start    job started -> the job's executor registered
+// and each repetition first waits (untimed) until the previous repetition's executor has left,
+// so that every lease needs a new one.
 // Records are written after each repetition, never inside the timed part.
 #pragma once
 
@@ -32,6 +40,9 @@ namespace hpcless::experiments {
 // lease's worker while the first connection waits); the worker reports its spawn in hello-ack.
 // worker-package-load is part of spawn. package-load is shipping --package-file afterwards.
 inline constexpr const char* kColdPhases[] = {"grant",
+                                              "submit",
+                                              "queue-wait",
+                                              "executor-start",
                                               "spawn",
                                               "worker-package-load",
                                               "connect",
@@ -57,6 +68,11 @@ struct ColdStartConfig {
   std::filesystem::path package_file;  // shipped after connecting when set
   int pause_ms = 50;                   // between repetitions (the executor retires the old worker)
   int timeout_ms = 10000;              // connect and invocation deadline
+  // Every lease on a new on-demand executor (Slurm): the grant is split into submit,
+  // queue-wait and executor-start, and before each repetition the run waits up to
+  // on_demand_leave_s for the previous repetition's executor to leave the pool.
+  bool on_demand = false;
+  double on_demand_leave_s = 120;
 
   nlohmann::json to_json() const;  // without the API token
 };
@@ -71,6 +87,9 @@ struct ColdStartSample {
          release_us = -1;
   // From the fresh workers' hello-acks (the slowest allocation); -1 when not reported.
   double spawn_us = -1, worker_package_us = -1;
+  // On-demand grants only, from the lease's "on_demand" record (the manager's clock).
+  std::string job_id;
+  double submit_us = -1, queue_wait_us = -1, executor_start_us = -1;
   double connect_only_us() const { return spawn_us < 0 ? -1 : std::max(0.0, connect_us - spawn_us); }
   // The value of one of kColdPhases, -1 when not measured.
   double phase(const std::string& name) const;

@@ -70,19 +70,24 @@ ManagerConfig manager_config_from_json(const nlohmann::json& j, const std::strin
         c.http_max_threads = v.get<size_t>();
       else if (key == "kv_max_bytes")
         c.kv_max_bytes = v.get<size_t>();
-      else if (key == "comment")
+      else if (key == "on_demand") {
+        c.on_demand = on_demand_config_from_json(v, origin);
+        continue;
+      } else if (key == "comment")
         continue;
       else
         throw ConfigError("unknown key '" + key +
                           "' (known: listen, db, api_token, token_secret, heartbeat_interval_ms, "
                           "dead_after_ms, max_lease_seconds, default_policy, "
-                          "default_hot_timeout_ms, http_threads, http_max_threads, kv_max_bytes)");
+                          "default_hot_timeout_ms, http_threads, http_max_threads, kv_max_bytes, "
+                          "on_demand)");
       if (v.is_number_float() || (v.is_number() && key != "default_hot_timeout_ms" &&
                                   v.is_number_integer() && v.get<int64_t>() < 0))
         throw ConfigError("key '" + key + "' must be a non-negative integer");
     } catch (const nlohmann::json::exception&) {
       throw ConfigError(origin + ": key '" + key + "' has the wrong type (" + v.type_name() + ")");
     } catch (const ConfigError& e) {
+      if (key == "on_demand") throw;  // already names the file and the key
       throw ConfigError(origin + ": " + e.what());
     }
   }
@@ -121,6 +126,7 @@ void finalize_manager_config(ManagerConfig& c) {
     throw ConfigError("http_max_threads must be http_threads (" + std::to_string(c.http_threads) +
                       ")..4096");
   if (c.kv_max_bytes < (1u << 20)) throw ConfigError("kv_max_bytes must be at least 1048576");
+  check_on_demand_config(c.on_demand);
 }
 
 }  // namespace hpcless::manager

@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
+#include "manager/config/on_demand_config.hpp"
 #include "manager/core/model.hpp"
 
 namespace hpcless::manager {
@@ -26,6 +27,7 @@ struct ManagerConfig {
   size_t http_threads = 4;
   size_t http_max_threads = 256;
   size_t kv_max_bytes = 64u << 20;
+  OnDemandConfig on_demand;  // growing the pool through Slurm (off by default)
 };
 
 struct HostPort {

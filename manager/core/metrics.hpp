@@ -14,6 +14,13 @@ struct Metrics {
   std::atomic<uint64_t> expiries{0};
   std::atomic<uint64_t> failures{0};
   std::atomic<uint64_t> releases{0};
+  // On-demand executors (manager/ondemand): jobs submitted, leases granted on them, requests
+  // that ended in a refusal after trying (sbatch failed, deadline passed, job ended early), and
+  // requests waiting for their executor now (a gauge).
+  std::atomic<uint64_t> on_demand_submits{0};
+  std::atomic<uint64_t> on_demand_grants{0};
+  std::atomic<uint64_t> on_demand_failures{0};
+  std::atomic<uint64_t> on_demand_waiting{0};
   std::array<std::atomic<uint64_t>, 600> http_by_code{};  // index = status code
 
   void count_http(int code) noexcept {

@@ -94,7 +94,31 @@ Usage usage_from_json(const nlohmann::json& j) {
   return u;
 }
 
-nlohmann::json to_json(const Lease& l) {
+nlohmann::json to_json(const OnDemandTiming& t) {
+  return {{"job_id", t.job_id},
+          {"requested_ms", t.requested_ms},
+          {"submitted_ms", t.submitted_ms},
+          {"running_ms", t.running_ms},
+          {"job_started_ms", t.job_started_ms},
+          {"registered_ms", t.registered_ms},
+          {"granted_ms", t.granted_ms}};
+}
+
+OnDemandTiming on_demand_from_json(const nlohmann::json& j) {
+  OnDemandTiming t;
+  t.job_id = j.at("job_id").get<std::string>();
+  t.requested_ms = j.value("requested_ms", int64_t{0});
+  t.submitted_ms = j.value("submitted_ms", int64_t{0});
+  t.running_ms = j.value("running_ms", int64_t{0});
+  t.job_started_ms = j.value("job_started_ms", int64_t{0});
+  t.registered_ms = j.value("registered_ms", int64_t{0});
+  t.granted_ms = j.value("granted_ms", int64_t{0});
+  return t;
+}
+
+namespace {
+// The lease's fields every lease has; to_json() adds the optional ones.
+nlohmann::json lease_fields(const Lease& l) {
   nlohmann::json allocs = nlohmann::json::array();
   for (const auto& a : l.allocations)
     allocs.push_back({{"node", a.node},
@@ -116,6 +140,13 @@ nlohmann::json to_json(const Lease& l) {
           {"allocations", std::move(allocs)},
           {"usage", to_json(l.usage())}};
   if (!l.warnings.empty()) j["warnings"] = l.warnings;
+  return j;
+}
+}  // namespace
+
+nlohmann::json to_json(const Lease& l) {
+  nlohmann::json j = lease_fields(l);
+  if (l.on_demand) j["on_demand"] = to_json(*l.on_demand);
   return j;
 }
 

@@ -47,6 +47,19 @@ struct Allocation {
   bool usage_final = false;
 };
 
+// How an on-demand lease came about (manager/ondemand, docs/manager.md): Unix ms of each step.
+struct OnDemandTiming {
+  std::string job_id;         // the Slurm job of the executor that serves the lease
+  int64_t requested_ms = 0;   // the request arrived and no node could meet it
+  int64_t submitted_ms = 0;   // sbatch answered with the job id
+  int64_t running_ms = 0;     // squeue first showed the job RUNNING (polled)
+  int64_t job_started_ms = 0; // the job's script started (reported by its executor; 0: not)
+  int64_t registered_ms = 0;  // the job's executor registered
+  int64_t granted_ms = 0;     // the lease was granted on it
+
+  bool operator==(const OnDemandTiming&) const = default;
+};
+
 struct Lease {
   std::string id;  // "L000042"
   int64_t seq = 0;
@@ -63,6 +76,7 @@ struct Lease {
   std::vector<Allocation> allocations;
   // Not stored: the registry fills them in for active leases (walltime near, lease cut short).
   std::vector<std::string> warnings;
+  std::optional<OnDemandTiming> on_demand;  // set when an on-demand executor was started for it
 
   Usage usage() const;  // the sum over the allocations
   const Allocation* allocation_on(std::string_view node) const;
@@ -88,6 +102,8 @@ struct Node {
 // ---- JSON ------------------------------------------------------------------------------------
 nlohmann::json to_json(const Usage& u);
 Usage usage_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception on bad types
+nlohmann::json to_json(const OnDemandTiming& t);
+OnDemandTiming on_demand_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
 // The lease as the API returns it.
 nlohmann::json to_json(const Lease& l);
 // Allocations as stored in the database (with per-allocation usage and the final flag).

@@ -201,16 +201,40 @@ void Registry::prune_ended(int64_t now_ms) {
   }
 }
 
-Lease Registry::grant(const LeaseRequest& req) {
+void Registry::persist_refusal(const LeaseRequest& req, const std::string& reason, int64_t now_ms) {
+  sqlite::Transaction tx(store_.db());
+  store_.append_ledger(now_ms, LedgerKind::kRefuse, std::nullopt, std::nullopt,
+                       {{"request",
+                         {{"cores", req.cores},
+                          {"memory_mb", req.memory_mb},
+                          {"seconds", static_cast<double>(req.duration_ms) / 1000.0},
+                          {"transport", req.transport},
+                          {"policy", to_string(req.policy)}}},
+                        {"reason", reason}});
+  tx.commit();
+  metrics_.refusals.fetch_add(1);
+}
+
+void Registry::record_refusal(const LeaseRequest& req, const std::string& reason) {
+  std::lock_guard lk(mu_);
+  persist_refusal(req, reason, auth::unix_now_ms());
+}
+
+Lease Registry::grant(const LeaseRequest& req, const GrantOptions& opts) {
   std::lock_guard lk(mu_);
   const int64_t now = auth::unix_now_ms();
   const int64_t expires = now + req.duration_ms;
 
   std::vector<NodeCapacity> eligible;
-  size_t no_transport = 0, walltime_short = 0;
+  size_t no_transport = 0, walltime_short = 0, reserved = 0;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const NodeEntry& n = *nodes_[i];
     if (!n.alive()) continue;
+    if (!opts.only_node.empty() ? n.node.name != opts.only_node
+                                : reserved_.count(n.node.name) != 0) {
+      reserved += opts.only_node.empty() ? 1 : 0;
+      continue;
+    }
     const auto& tr = n.node.transports;
     if (std::find(tr.begin(), tr.end(), req.transport) == tr.end()) {
       ++no_transport;
@@ -237,17 +261,10 @@ Lease Registry::grant(const LeaseRequest& req) {
       reason +=
           "; " + std::to_string(walltime_short) +
           " more alive node(s) end their walltime before the lease would; ask for fewer seconds";
-    sqlite::Transaction tx(store_.db());
-    store_.append_ledger(now, LedgerKind::kRefuse, std::nullopt, std::nullopt,
-                         {{"request",
-                           {{"cores", req.cores},
-                            {"memory_mb", req.memory_mb},
-                            {"seconds", static_cast<double>(req.duration_ms) / 1000.0},
-                            {"transport", req.transport},
-                            {"policy", to_string(req.policy)}}},
-                          {"reason", reason}});
-    tx.commit();
-    metrics_.refusals.fetch_add(1);
+    if (reserved > 0)
+      reason += "; " + std::to_string(reserved) +
+                " more node(s) reserved for on-demand leases being granted";
+    if (opts.record_refusal) persist_refusal(req, reason, now);
     throw ApiError(409, reason);
   }
 
@@ -262,6 +279,10 @@ Lease Registry::grant(const LeaseRequest& req) {
   l.policy = req.policy;
   l.created_ms = now;
   l.expires_at_ms = expires;
+  if (opts.on_demand) {
+    l.on_demand = opts.on_demand;
+    l.on_demand->granted_ms = now;
+  }
   json detail_allocs = json::array();
   for (auto& pa : p.allocations) {
     const Node& n = nodes_[pa.index]->node;
@@ -279,15 +300,16 @@ Lease Registry::grant(const LeaseRequest& req) {
     sqlite::Transaction tx(store_.db());
     store_.insert_lease(l);
     for (const auto& a : l.allocations) store_.allocate(l.id, a.node, a.cores);
-    store_.append_ledger(now, LedgerKind::kGrant, l.id, std::nullopt,
-                         {{"cores", l.cores},
-                          {"memory_mb", l.memory_mb},
-                          {"seconds", static_cast<double>(req.duration_ms) / 1000.0},
-                          {"expires_at_ms", l.expires_at_ms},
-                          {"transport", l.transport},
-                          {"hot_timeout_ms", l.hot_timeout_ms},
-                          {"policy", to_string(l.policy)},
-                          {"allocations", std::move(detail_allocs)}});
+    json detail = {{"cores", l.cores},
+                   {"memory_mb", l.memory_mb},
+                   {"seconds", static_cast<double>(req.duration_ms) / 1000.0},
+                   {"expires_at_ms", l.expires_at_ms},
+                   {"transport", l.transport},
+                   {"hot_timeout_ms", l.hot_timeout_ms},
+                   {"policy", to_string(l.policy)},
+                   {"allocations", std::move(detail_allocs)}};
+    if (l.on_demand) detail["on_demand"] = to_json(*l.on_demand);
+    store_.append_ledger(now, LedgerKind::kGrant, l.id, std::nullopt, detail);
     tx.commit();
   }
 

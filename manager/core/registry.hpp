@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,9 @@ struct NodeRegistration {
   uint64_t memory_mb = 0;
   std::vector<std::string> transports{"tcp"};
   int64_t walltime_end_ms = 0;
+  // An on-demand executor's batch job started (its script's first clock reading, Unix ms); 0:
+  // not reported. Only passed on to the registration listener.
+  int64_t job_started_ms = 0;
 };
 
 // One entry of a heartbeat, validated.
@@ -78,6 +82,17 @@ struct LeaseRequest {
   std::string transport = "tcp";
   int32_t hot_timeout_ms = -1;
   Policy policy = Policy::kFirstFit;
+};
+
+// How a grant may be made (the on-demand path, manager/ondemand).
+struct GrantOptions {
+  // false: a refusal throws ApiError 409 without a ledger entry or a refusal count; the caller
+  // tries another way (an on-demand executor) and records the final refusal itself.
+  bool record_refusal = true;
+  // Non-empty: place the lease on this node only (the executor started for it), although the
+  // node is reserved.
+  std::string only_node;
+  std::optional<OnDemandTiming> on_demand;  // kept with the lease; granted_ms is set by grant()
 };
 
 struct NodeView {
@@ -115,13 +130,33 @@ class Registry {
   std::vector<NodeView> nodes() const;
 
   // ---- leases ----
-  Lease grant(const LeaseRequest& req);    // ApiError 409 (whole refusal) with the reason
+  Lease grant(const LeaseRequest& req,
+              const GrantOptions& opts = {});  // ApiError 409 (whole refusal) with the reason
   Lease get(const std::string& id) const;  // ApiError 404
   Lease renew(const std::string& id, int64_t duration_ms);  // ApiError 404, 409
   Lease release(const std::string& id);                     // ApiError 404; idempotent
   // Newest first; std::nullopt: every state. Active leases come from memory, others from the
   // database.
   std::vector<Lease> leases(std::optional<LeaseState> state, size_t limit) const;
+
+  // ---- on-demand executors (manager/ondemand) ----
+  // A refusal decided outside grant(): ledger `refuse` and the refusal count.
+  void record_refusal(const LeaseRequest& req, const std::string& reason);
+  // Ordinary placement skips a reserved node (an on-demand executor started for one request) until
+  // it is unreserved; grant() with GrantOptions::only_node may use it.
+  void reserve_node(const std::string& name);
+  void unreserve_node(const std::string& name);
+  // DELETE /v1/nodes/{name}: an executor leaves (idle on-demand executors do). The node is marked
+  // dead (ledger node_dead, "deregistered") and its cores leave the pool. ApiError 404 for an
+  // unknown node; 409 while it holds active leases or (unless `even_if_reserved`: the on-demand
+  // request that reserved it cancelled its job) is reserved; the executor then stays.
+  void deregister_node(const std::string& name, bool even_if_reserved = false);
+  // Called with every registration after it is applied, outside the registry's lock. Set once,
+  // before the API serves.
+  void set_registration_listener(std::function<void(const NodeRegistration&)> listener);
+  // One ledger entry in its own transaction.
+  void append_ledger(LedgerKind kind, const std::optional<std::string>& lease_id,
+                     const std::optional<std::string>& node, const nlohmann::json& detail);
 
   // ---- time ----
   // Expires leases at their expiry and declares nodes dead after dead_after_ms without a
@@ -154,6 +189,7 @@ class Registry {
   void persist_usage_entry(const Lease& l, int64_t now_ms);
   void prune_ended(int64_t now_ms);
   [[noreturn]] void fail_inconsistent(const std::string& what) const;
+  void persist_refusal(const LeaseRequest& req, const std::string& reason, int64_t now_ms);
 
   StateStore& store_;
   RegistrySettings settings_;
@@ -169,6 +205,8 @@ class Registry {
   std::deque<std::string> ended_order_;
   int64_t last_lease_seq_ = 0;
   int64_t last_node_seq_ = 0;
+  std::set<std::string> reserved_;  // nodes of on-demand requests still being granted
+  std::function<void(const NodeRegistration&)> on_register_;
 };
 
 }  // namespace hpcless::manager

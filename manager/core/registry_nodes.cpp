@@ -24,7 +24,7 @@ std::string join_ints(const std::vector<int>& v) {
 }  // namespace
 
 void Registry::register_node(const NodeRegistration& r) {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   const int64_t now = auth::unix_now_ms();
   NodeEntry* e = find_node(r.name);
 
@@ -93,6 +93,57 @@ void Registry::register_node(const NodeRegistration& r) {
   e->last_heartbeat_mono_ms = mono_ms();
   log::info("node " + r.name + " registered at " + r.address + " with " +
             std::to_string(r.cores.size()) + " cores");
+  lk.unlock();
+  if (on_register_) on_register_(r);
+}
+
+void Registry::set_registration_listener(std::function<void(const NodeRegistration&)> listener) {
+  std::lock_guard lk(mu_);
+  on_register_ = std::move(listener);
+}
+
+void Registry::reserve_node(const std::string& name) {
+  std::lock_guard lk(mu_);
+  reserved_.insert(name);
+}
+
+void Registry::unreserve_node(const std::string& name) {
+  std::lock_guard lk(mu_);
+  reserved_.erase(name);
+}
+
+void Registry::append_ledger(LedgerKind kind, const std::optional<std::string>& lease_id,
+                             const std::optional<std::string>& node, const json& detail) {
+  std::lock_guard lk(mu_);
+  sqlite::Transaction tx(store_.db());
+  store_.append_ledger(auth::unix_now_ms(), kind, lease_id, node, detail);
+  tx.commit();
+}
+
+void Registry::deregister_node(const std::string& name, bool even_if_reserved) {
+  std::lock_guard lk(mu_);
+  NodeEntry* e = find_node(name);
+  if (!e) throw ApiError(404, "node '" + name + "' is not registered");
+  if (!e->alive()) return;  // leaving twice is a no-op
+  if (!e->leases.empty())
+    throw ApiError(409, "node " + name + " holds active lease(s) (" + *e->leases.begin() +
+                            (e->leases.size() > 1 ? ", ..." : "") +
+                            "); it stays registered until they end");
+  if (!even_if_reserved && reserved_.count(name) != 0)
+    throw ApiError(409,
+                   "node " + name + " is reserved for an on-demand lease being granted; it stays");
+  const int64_t now = auth::unix_now_ms();
+  {
+    sqlite::Transaction tx(store_.db());
+    store_.set_node_state(name, NodeState::kDead);
+    store_.append_ledger(now, LedgerKind::kNodeDead, std::nullopt, name,
+                         {{"last_heartbeat_ms", e->node.last_heartbeat_ms},
+                          {"deregistered", true},
+                          {"failed_leases", json::array()}});
+    tx.commit();
+  }
+  e->node.state = NodeState::kDead;
+  log::info("node " + name + " deregistered by its executor");
 }
 
 json Registry::heartbeat(const std::string& name, const Heartbeat& hb) {

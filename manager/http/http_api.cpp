@@ -80,12 +80,13 @@ void send_error(httplib::Response& res, int status, const std::string& message) 
 }
 
 HttpApi::HttpApi(Registry& registry, KvStore& kv, Metrics& metrics, const ManagerConfig& config,
-                 std::function<size_t()> http_threads)
+                 std::function<size_t()> http_threads, OnDemand* on_demand)
     : registry_(registry),
       kv_(kv),
       metrics_(metrics),
       config_(config),
       http_threads_(std::move(http_threads)),
+      on_demand_(on_demand),
       expected_auth_("Bearer " + config.api_token) {}
 
 bool HttpApi::authorized(const httplib::Request& req) const {
@@ -152,6 +153,7 @@ void HttpApi::install(httplib::Server& s) {
         }));
   s.Post("/v1/nodes", wrap(true, [this](const R& q, S& r) { post_node(q, r); }));
   s.Get("/v1/nodes", wrap(true, [this](const R& q, S& r) { get_nodes(q, r); }));
+  s.Delete(R"(/v1/nodes/([^/]+))", wrap(true, [this](const R& q, S& r) { delete_node(q, r); }));
   s.Post(R"(/v1/nodes/([^/]+)/heartbeat)",
          wrap(true, [this](const R& q, S& r) { heartbeat(q, r); }));
   s.Post("/v1/leases", wrap(true, [this](const R& q, S& r) { post_lease(q, r); }));
@@ -190,9 +192,32 @@ void HttpApi::get_nodes(const httplib::Request&, httplib::Response& res) {
   send_json(res, 200, {{"nodes", std::move(nodes)}});
 }
 
+void HttpApi::delete_node(const httplib::Request& req, httplib::Response& res) {
+  const std::string name = req.matches[1];
+  if (!valid_name(name)) throw ApiError(404, "node '" + name.substr(0, 64) + "' is not registered");
+  registry_.deregister_node(name);
+  send_json(res, 200, {{"name", name}, {"state", "dead"}});
+}
+
 void HttpApi::post_lease(const httplib::Request& req, httplib::Response& res) {
   const LeaseRequest r = parse_lease_request(parse_json_object(req.body), config_);
-  send_json(res, 201, to_json(registry_.grant(r)));
+  if (on_demand_ == nullptr) {
+    send_json(res, 201, to_json(registry_.grant(r)));
+    return;
+  }
+  // Bad input was refused above (400); a 409 from placement means the pool lacks capacity, which
+  // an on-demand executor may add.
+  std::string refusal;
+  try {
+    GrantOptions o;
+    o.record_refusal = false;
+    send_json(res, 201, to_json(registry_.grant(r, o)));
+    return;
+  } catch (const ApiError& e) {
+    if (e.status() != 409) throw;
+    refusal = e.what();
+  }
+  send_json(res, 201, to_json(on_demand_->grant(r, refusal)));
 }
 
 void HttpApi::list_leases(const httplib::Request& req, httplib::Response& res) {
@@ -292,6 +317,18 @@ std::string HttpApi::metrics_text() const {
   sample("hpcless_lease_failures_total", metrics_.failures.load());
   family("hpcless_lease_releases_total", "counter", "Leases released by their clients.");
   sample("hpcless_lease_releases_total", metrics_.releases.load());
+  family("hpcless_on_demand_submits_total", "counter",
+         "On-demand executor jobs submitted to Slurm.");
+  sample("hpcless_on_demand_submits_total", metrics_.on_demand_submits.load());
+  family("hpcless_on_demand_grants_total", "counter",
+         "Leases granted on an on-demand executor started for them.");
+  sample("hpcless_on_demand_grants_total", metrics_.on_demand_grants.load());
+  family("hpcless_on_demand_failures_total", "counter",
+         "On-demand attempts that ended in a refusal (sbatch failed, deadline, job ended).");
+  sample("hpcless_on_demand_failures_total", metrics_.on_demand_failures.load());
+  family("hpcless_on_demand_waiting", "gauge",
+         "Lease requests waiting for their on-demand executor.");
+  sample("hpcless_on_demand_waiting", metrics_.on_demand_waiting.load());
   family("hpcless_http_requests_total", "counter", "HTTP requests answered, by status code.");
   for (size_t code = 100; code < metrics_.http_by_code.size(); ++code)
     if (const uint64_t n = metrics_.http_by_code[code].load())

@@ -14,6 +14,7 @@
 #include "manager/core/metrics.hpp"
 #include "manager/core/registry.hpp"
 #include "manager/kv/kv_store.hpp"
+#include "manager/ondemand/on_demand.hpp"
 
 namespace hpcless::manager {
 
@@ -24,8 +25,9 @@ class HttpApi {
  public:
   // All references must outlive the server the API is installed on. `http_threads` reports the
   // server pool's size in /metrics.
+  // `on_demand` (may be null) meets leases the pool cannot, through Slurm.
   HttpApi(Registry& registry, KvStore& kv, Metrics& metrics, const ManagerConfig& config,
-          std::function<size_t()> http_threads);
+          std::function<size_t()> http_threads, OnDemand* on_demand = nullptr);
 
   void install(httplib::Server& server);
 
@@ -40,6 +42,7 @@ class HttpApi {
   void post_node(const httplib::Request& req, httplib::Response& res);
   void heartbeat(const httplib::Request& req, httplib::Response& res);
   void get_nodes(const httplib::Request& req, httplib::Response& res);
+  void delete_node(const httplib::Request& req, httplib::Response& res);
   void post_lease(const httplib::Request& req, httplib::Response& res);
   void list_leases(const httplib::Request& req, httplib::Response& res);
   void get_lease(const httplib::Request& req, httplib::Response& res);
@@ -54,6 +57,7 @@ class HttpApi {
   Metrics& metrics_;
   const ManagerConfig& config_;
   std::function<size_t()> http_threads_;
+  OnDemand* on_demand_;
   std::string expected_auth_;  // "Bearer <api token>"
 };
 

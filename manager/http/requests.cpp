@@ -183,6 +183,7 @@ NodeRegistration parse_node_registration(const json& j) {
     }
   }
   r.walltime_end_ms = opt_integer(j, "walltime_end_ms", 0, INT64_MAX).value_or(0);
+  r.job_started_ms = opt_integer(j, "job_started_ms", 0, INT64_MAX).value_or(0);
   return r;
 }
 

@@ -63,24 +63,24 @@ CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
 PRAGMA user_version = 1;
 )sql";
 
-// Version 2: the ledger knows walltime moves, cut leases and nodes leaving (Slurm). SQLite cannot
-// change a CHECK constraint in place: the ledger is copied into a new table (the append-only
-// triggers are dropped only for the copy and recreated).
-constexpr const char* kMigrateV1toV2 = R"sql(
+// Version 2: on-demand executors and Slurm walltimes (cut leases, nodes leaving). The ledger's kind list is a CHECK constraint, which SQLite
+// cannot alter: the table is rebuilt with every row (same seq) and its triggers. DROP TABLE fires
+// no triggers, so the append-only guard does not stop the copy.
+constexpr const char* kSchemaV1ToV2 = R"sql(
+ALTER TABLE leases ADD COLUMN on_demand TEXT;
 CREATE TABLE ledger_v2(
   seq      INTEGER PRIMARY KEY AUTOINCREMENT,
   ts_ms    INTEGER NOT NULL,
   lease_id TEXT,
   node     TEXT,
   kind     TEXT NOT NULL CHECK(kind IN ('grant', 'refuse', 'renew', 'release', 'expire', 'fail',
-                                        'usage', 'node_register', 'node_dead', 'cut',
-                                        'node_leave', 'node_walltime')),
+                                        'usage', 'node_register', 'node_dead',
+                                        'on_demand_submit', 'on_demand_start',
+                                        'on_demand_cancel', 'cut', 'node_leave',
+                                        'node_walltime')),
   detail   TEXT NOT NULL);
 INSERT INTO ledger_v2(seq, ts_ms, lease_id, node, kind, detail)
   SELECT seq, ts_ms, lease_id, node, kind, detail FROM ledger ORDER BY seq;
-DROP TRIGGER ledger_no_update;
-DROP TRIGGER ledger_no_delete;
-DROP INDEX ledger_by_lease;
 DROP TABLE ledger;
 ALTER TABLE ledger_v2 RENAME TO ledger;
 CREATE INDEX ledger_by_lease ON ledger(lease_id) WHERE lease_id IS NOT NULL;
@@ -93,7 +93,7 @@ PRAGMA user_version = 2;
 
 constexpr const char* kLeaseColumns =
     "id, seq, state, cores, memory_mb, transport, hot_timeout_ms, policy, created_ms, "
-    "expires_at_ms, ended_ms, reason, allocations, usage";
+    "expires_at_ms, ended_ms, reason, allocations, usage, on_demand";
 
 std::string lease_select(const char* where_and_order) {
   return std::string("SELECT ") + kLeaseColumns + " FROM leases " + where_and_order;
@@ -127,6 +127,12 @@ const char* to_string(LedgerKind k) {
       return "node_leave";
     case LedgerKind::kNodeWalltime:
       return "node_walltime";
+    case LedgerKind::kOnDemandSubmit:
+      return "on_demand_submit";
+    case LedgerKind::kOnDemandStart:
+      return "on_demand_start";
+    case LedgerKind::kOnDemandCancel:
+      return "on_demand_cancel";
   }
   return "?";
 }
@@ -145,8 +151,8 @@ struct StateStore::Statements {
         insert_lease(db,
                      "INSERT INTO leases(id, seq, state, cores, memory_mb, transport, "
                      "hot_timeout_ms, policy, created_ms, expires_at_ms, ended_ms, reason, "
-                     "allocations, usage) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                     "?12, ?13, ?14)"),
+                     "allocations, usage, on_demand) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                     "?10, ?11, ?12, ?13, ?14, ?15)"),
         update_lease(db,
                      "UPDATE leases SET state = ?2, expires_at_ms = ?3, ended_ms = ?4, "
                      "reason = ?5, allocations = ?6, usage = ?7 WHERE id = ?1"),
@@ -206,22 +212,15 @@ void StateStore::migrate() {
     throw ConfigError("db: state database '" + db_->path() + "' has schema version " +
                       std::to_string(version) + ", newer than this manager's (" +
                       std::to_string(kSchemaVersion) + "); use a newer hpcless-manager");
-  if (version == 0) {
-    if (db_->query_int("SELECT count(*) FROM sqlite_schema") != 0)
-      throw ConfigError("db: '" + db_->path() +
-                        "' is an SQLite database that hpcless-manager did not create; "
-                        "choose another file");
-    sqlite::Transaction tx(*db_);
-    db_->exec(kSchemaV1);
-    db_->exec(kMigrateV1toV2);
-    tx.commit();
-    return;
-  }
-  if (version == 1) {
-    sqlite::Transaction tx(*db_);
-    db_->exec(kMigrateV1toV2);
-    tx.commit();
-  }
+  if (version == 0 && db_->query_int("SELECT count(*) FROM sqlite_schema") != 0)
+    throw ConfigError("db: '" + db_->path() +
+                      "' is an SQLite database that hpcless-manager did not create; "
+                      "choose another file");
+  // A new file goes through every step, so there is one schema however a file was created.
+  sqlite::Transaction tx(*db_);
+  if (version < 1) db_->exec(kSchemaV1);
+  if (version < 2) db_->exec(kSchemaV1ToV2);
+  tx.commit();
 }
 
 std::vector<Node> StateStore::load_nodes() {
@@ -266,6 +265,14 @@ Lease StateStore::read_lease(sqlite::Statement& s) {
   } catch (const nlohmann::json::exception& e) {
     throw Error("state database '" + db_->path() + "': lease " + l.id +
                 " has unreadable allocations: " + e.what());
+  }
+  if (auto od = s.column_opt_text(14)) {
+    try {
+      l.on_demand = on_demand_from_json(nlohmann::json::parse(*od));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error("state database '" + db_->path() + "': lease " + l.id +
+                  " has an unreadable on_demand record: " + e.what());
+    }
   }
   return l;
 }
@@ -321,7 +328,9 @@ void StateStore::insert_lease(const Lease& l) {
       .bind(11, l.ended_ms)
       .bind(12, l.reason)
       .bind(13, std::string_view(allocations_to_json(l.allocations).dump()))
-      .bind(14, std::string_view(to_json(l.usage()).dump()));
+      .bind(14, std::string_view(to_json(l.usage()).dump()))
+      .bind(15, l.on_demand ? std::optional<std::string>(to_json(*l.on_demand).dump())
+                            : std::optional<std::string>());
   s.run();
 }
 

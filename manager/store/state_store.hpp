@@ -43,6 +43,10 @@ enum class LedgerKind {
   kCut,        // a lease's expiry moved earlier: its node's batch job ends sooner
   kNodeLeave,  // a node left the pool (batch job cancelled, preempted, or ended)
   kNodeWalltime,
+  // On-demand executors (schema version 2): job submitted, seen running, cancelled.
+  kOnDemandSubmit,
+  kOnDemandStart,
+  kOnDemandCancel,
 };
 const char* to_string(LedgerKind k);
 
@@ -75,7 +79,7 @@ class StateStore {
   // ---- writes (call inside a sqlite::Transaction on db()) ----
   void upsert_node(const Node& n);
   void set_node_state(std::string_view name, NodeState state);
-  void insert_lease(const Lease& l);
+  void insert_lease(const Lease& l);  // with its on_demand timing, which never changes after
   void update_lease(const Lease& l);  // state, expiry, end, reason, allocations, usage
   void allocate(const std::string& lease_id, const std::string& node,
                 const std::vector<int>& cores);
