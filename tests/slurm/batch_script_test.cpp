@@ -2,6 +2,7 @@
 // experiment, collects the results, and leaves no process behind, also when cancelled mid-run.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "tests/slurm/slurm_test_support.hpp"
@@ -71,6 +72,45 @@ TEST(BatchScript, CancelledMidRunLeavesNothingBehind) {
   EXPECT_TRUE(wait_file(dir + "/interrupted.json", 5s))
       << test::shell("cat " + results.path() + "/out-*.txt", 5s).output;
   EXPECT_EQ(processes_matching(dir), "");
+  EXPECT_EQ(job_processes(slurm.conf()), "");
+}
+
+// The MPI offloading experiment inside the allocation: mpirun on the first node, tiles to the
+// job's executors, every run's product checked against a local DGEMM (--verify).
+TEST(BatchScript, MpiOffloadInsideTheAllocationMatchesALocalDgemm) {
+  test::SlurmCluster slurm;
+  test::TempDir results("hpcless-slurm-results");
+  const auto r = test::shell("HPCLESS_MANAGER_PORT=0 HPCLESS_EXECUTOR_PORT=0 " + cli() +
+                                 " slurm submit offload --cpus-per-node 2 --results " +
+                                 results.path() + " --wait --timeout-s 200 -- --n 192 --tile 32" +
+                                 " --ranks 1 --lease-cores 1 --fractions 0,0.5,1 --repetitions 1" +
+                                 " --verify",
+                             240s);
+  const auto at = r.output.find("submitted job ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string job = r.output.substr(at + 14, r.output.find(';', at) - at - 14);
+  const std::string dir = results.path() + "/slurm-" + job;
+  ASSERT_EQ(r.exit_code, 0) << r.output << "\n--- job output:\n"
+                            << test::shell("cat " + results.path() + "/slurm-*.out", 5s).output;
+  std::ifstream runs(dir + "/offload/runs.jsonl");
+  ASSERT_TRUE(runs) << dir;
+  size_t n = 0;
+  for (std::string line; std::getline(runs, line);) {
+    const auto run = nlohmann::json::parse(line);
+    ++n;
+    EXPECT_EQ(run.value("ok", false), true) << line;
+    ASSERT_TRUE(run.contains("app") && run["app"].contains("verify")) << line;
+    EXPECT_EQ(run["app"]["verify"]["ok"], true) << line;
+    EXPECT_LE(run["app"]["verify"]["max_abs_error"].get<double>(),
+              run["app"]["verify"]["tolerance"].get<double>())
+        << line;
+    if (run["fraction"].get<double>() > 0) {
+      EXPECT_GT(run["tiles_offloaded"].get<int>(), 0) << line;
+    }
+  }
+  EXPECT_EQ(n, 3u);
+  EXPECT_TRUE(exists(dir + "/offload/summary.csv"));
+  EXPECT_TRUE(slurm.wait_gone(job, 30s));
   EXPECT_EQ(job_processes(slurm.conf()), "");
 }
 
