@@ -17,9 +17,8 @@ using namespace std::chrono_literals;
 
 namespace hpcless::stest {
 
-std::string SlurmTest::skip_reason_;
 std::string SlurmTest::setup_error_;
-std::unique_ptr<itest::TempDir> SlurmTest::dir_;
+std::unique_ptr<test::SlurmCluster> SlurmTest::cluster_;
 
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -52,54 +51,22 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 }
 
 void SlurmTest::SetUpTestSuite() {
-  skip_reason_.clear();
   setup_error_.clear();
-  for (const char* daemon : {"slurmctld", "slurmd", "munged", "sbatch", "squeue", "scancel"})
-    if (find_program(daemon).empty())
-      skip_reason_ = std::string(daemon) + " is not installed (apt-get install slurm-wlm munge)";
-  if (skip_reason_.empty() && ::getuid() != 0)
-    skip_reason_ = "the private Slurm cluster needs root (slurmd runs jobs as their users)";
-  if (!skip_reason_.empty()) {
-    std::fprintf(stderr,
-                 "\n*****************************************************************\n"
-                 "*** the Slurm tests cannot run: %s\n"
-                 "*****************************************************************\n\n",
-                 skip_reason_.c_str());
-    return;
+  // The shared fixture (tests/services/slurm_cluster.hpp): missing slurm-wlm or munge, or no
+  // root, is a failure of every test, reported in SetUp.
+  try {
+    cluster_ = std::make_unique<test::SlurmCluster>();
+  } catch (const std::exception& e) {
+    setup_error_ = e.what();
+    std::fprintf(stderr, "\n*** the Slurm tests cannot run: %s\n\n", e.what());
   }
-  dir_ = std::make_unique<itest::TempDir>();
-  const auto r =
-      run({"bash", std::string(HPCLESS_SOURCE_DIR) + "/slurm/local-cluster.sh", "up", dir_->path()},
-          60s);
-  if (r.exit_code() != 0) {
-    setup_error_ = "slurm/local-cluster.sh up failed: " + r.describe();
-    run({"bash", std::string(HPCLESS_SOURCE_DIR) + "/slurm/local-cluster.sh", "down",
-         dir_->path()},
-        60s);
-    dir_.reset();
-    return;
-  }
-  ::setenv("SLURM_CONF", (dir_->path() + "/slurm.conf").c_str(), 1);
 }
 
-void SlurmTest::TearDownTestSuite() {
-  if (!dir_) return;
-  const auto r = run(
-      {"bash", std::string(HPCLESS_SOURCE_DIR) + "/slurm/local-cluster.sh", "down", dir_->path()},
-      60s);
-  if (r.exit_code() != 0)
-    std::fprintf(stderr, "slurm/local-cluster.sh down failed: %s\n", r.describe().c_str());
-  dir_.reset();
-}
+void SlurmTest::TearDownTestSuite() { cluster_.reset(); }
 
-void SlurmTest::SetUp() {
-  // slurm-wlm and munge are dependencies (scripts/install-deps.sh): without them the tests fail.
-  if (!skip_reason_.empty()) FAIL() << skip_reason_;
-  ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  ASSERT_TRUE(dir_) << "the Slurm cluster did not come up";
-}
+void SlurmTest::SetUp() { ASSERT_TRUE(cluster_) << setup_error_; }
 
-const std::string& SlurmTest::cluster_dir() { return dir_->path(); }
+const std::string& SlurmTest::cluster_dir() { return cluster_->dir(); }
 
 std::string SlurmTest::job_state(const std::string& job_id) {
   const auto r = run({"squeue", "--noheader", "--jobs=" + job_id, "--format=%T %r"});

@@ -4,8 +4,8 @@
 //
 // The cluster comes up in SetUpTestSuite and goes down (jobs cancelled first) in
 // TearDownTestSuite; every Slurm command of the test and of the manager reaches it through
-// SLURM_CONF. Without slurmctld/munged, or without root (slurmd runs jobs as their users), the
-// tests are skipped with a loud message.
+// SLURM_CONF (tests/services/slurm_cluster.hpp). Without slurmctld/munged, or without root
+// (slurmd runs jobs as their users), every test fails with the reason.
 //
 // Thread safety: the test's main thread only.
 #pragma once
@@ -20,6 +20,7 @@
 
 #include "executor/spawn/child_process.hpp"
 #include "tests/integration/executor_fixture.hpp"
+#include "tests/services/slurm_cluster.hpp"
 
 namespace hpcless::stest {
 
@@ -48,10 +49,9 @@ class SlurmTest : public ::testing::Test {
   static const std::string& cluster_dir();
 
  private:
-  static std::string skip_reason_;
   // A failure in SetUpTestSuite is reported by every test (gtest would mark them skipped).
   static std::string setup_error_;
-  static std::unique_ptr<itest::TempDir> dir_;
+  static std::unique_ptr<test::SlurmCluster> cluster_;
 };
 
 struct OnDemandOptions {
