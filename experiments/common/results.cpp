@@ -33,22 +33,6 @@ namespace {
 
 constexpr const char* kJsonlName = "invocations.jsonl";
 
-// Writes a whole file via a temporary and rename(), so that a crash never leaves half a file.
-void write_file_atomically(const fs::path& path, std::string_view content) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot create '" + tmp.string() + "': " + std::strerror(errno));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) throw Error("cannot write '" + tmp.string() + "' (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    throw Error("cannot rename '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
-}
-
 std::string format_us(double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.3f", v);
@@ -85,6 +69,22 @@ std::string compiler_description() {
 }
 
 }  // namespace
+
+void write_file_atomically(const fs::path& path, std::string_view content) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot create '" + tmp.string() + "': " + std::strerror(errno));
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) throw Error("cannot write '" + tmp.string() + "' (disk full?)");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    throw Error("cannot rename '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
+}
+
 
 nlohmann::ordered_json to_json(const InvocationRecord& r) {
   using json = nlohmann::ordered_json;

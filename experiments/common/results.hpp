@@ -93,6 +93,10 @@ nlohmann::json make_metadata(std::string_view experiment, const nlohmann::json& 
                              std::chrono::system_clock::time_point end,
                              const ClockOffsetEstimator& clock_offset);
 
+// Writes a whole file via a temporary and rename(), so that a crash or a concurrent reader never
+// sees half a file. Throws Error naming the file (cannot create, disk full, cannot rename).
+void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
 class ResultsWriter {
  public:
   // Creates `dir` (with parents) and invocations.jsonl. Throws ConfigError when the folder

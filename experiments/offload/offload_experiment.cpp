@@ -63,20 +63,6 @@ std::string read_text(const fs::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Written to a temporary name and renamed: a reader never sees half a file.
-void write_text(const fs::path& path, const std::string& content) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot create '" + tmp.string() + "': " + std::strerror(errno));
-    out << content;
-    out.flush();
-    if (!out) throw Error("cannot write '" + tmp.string() + "' (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error("cannot rename '" + tmp.string() + "': " + ec.message());
-}
 
 std::string fraction_text(double f) {
   char b[32];
@@ -348,7 +334,7 @@ OffloadOutcome run_offload_experiment(const OffloadExperimentConfig& config, std
                 c.n, c.tile, hpcless::offload::tile_count(c.n, c.tile), c.ranks,
                 c.lease.empty() ? c.lease_cores : shared_lease_cores, c.repetitions);
   out.table = format_offload_table(out.rows, title);
-  write_text(c.out_dir / "summary.csv", offload_summary_csv(out.rows));
+  write_file_atomically(c.out_dir / "summary.csv", offload_summary_csv(out.rows));
   out.plot = run_gnuplot_script(c.out_dir, "offload",
                                 offload_gnuplot_script(out.rows, out.runs, title));
 
@@ -376,7 +362,7 @@ OffloadOutcome run_offload_experiment(const OffloadExperimentConfig& config, std
       {"time_to_solution",
        "rank 0: barrier after set-up (matrices generated, workers connected, package loaded) "
        "to C gathered on rank 0"}};
-  write_text(c.out_dir / "metadata.json", meta.dump(2) + "\n");
+  write_file_atomically(c.out_dir / "metadata.json", meta.dump(2) + "\n");
   return out;
 }
 
