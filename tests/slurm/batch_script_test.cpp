@@ -12,17 +12,32 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// `hpcless slurm submit EXPERIMENT --cpus-per-node 2 --wait -- ARGS` into `results` (free ports);
+// the job id ("" when none was submitted) and the command's result.
+struct Submitted {
+  test::ShellResult result;
+  std::string job;
+};
+Submitted submit_and_wait(const std::string& experiment, const std::string& results,
+                          const std::string& args) {
+  Submitted s;
+  s.result = test::shell("HPCLESS_MANAGER_PORT=0 HPCLESS_EXECUTOR_PORT=0 " + cli() +
+                             " slurm submit " + experiment + " --cpus-per-node 2 --results " +
+                             results + " --wait --timeout-s 200 -- " + args,
+                         240s);
+  const auto at = s.result.output.find("submitted job ");
+  if (at != std::string::npos)
+    s.job = s.result.output.substr(at + 14, s.result.output.find(';', at) - at - 14);
+  return s;
+}
+
 TEST(BatchScript, RunsAnExperimentAndLeavesNothingBehind) {
   test::SlurmCluster slurm;
   test::TempDir results("hpcless-slurm-results");
   // `hpcless slurm submit` over the batch script: cluster up, a 1-core lease, the experiment.
-  const auto r = test::shell("HPCLESS_MANAGER_PORT=0 HPCLESS_EXECUTOR_PORT=0 " + cli() + " slurm submit invocation-overhead --cpus-per-node 2 --results " +
-                                 results.path() + " --wait --timeout-s 200 -- --repetitions 100" +
-                                 " --sizes 64 --systems hpcless,raw-tcp",
-                             240s);
-  const auto at = r.output.find("submitted job ");
-  ASSERT_NE(at, std::string::npos) << r.output;
-  const std::string job = r.output.substr(at + 14, r.output.find(';', at) - at - 14);
+  const auto [r, job] = submit_and_wait("invocation-overhead", results.path(),
+                                        "--repetitions 100 --sizes 64 --systems hpcless,raw-tcp");
+  ASSERT_FALSE(job.empty()) << r.output;
   const std::string dir = results.path() + "/slurm-" + job;
   ASSERT_EQ(r.exit_code, 0) << r.output << "\n--- job output:\n"
                             << test::shell("cat " + results.path() + "/slurm-*.out", 5s).output;
@@ -80,15 +95,10 @@ TEST(BatchScript, CancelledMidRunLeavesNothingBehind) {
 TEST(BatchScript, MpiOffloadInsideTheAllocationMatchesALocalDgemm) {
   test::SlurmCluster slurm;
   test::TempDir results("hpcless-slurm-results");
-  const auto r = test::shell("HPCLESS_MANAGER_PORT=0 HPCLESS_EXECUTOR_PORT=0 " + cli() +
-                                 " slurm submit offload --cpus-per-node 2 --results " +
-                                 results.path() + " --wait --timeout-s 200 -- --n 192 --tile 32" +
-                                 " --ranks 1 --lease-cores 1 --fractions 0,0.5,1 --repetitions 1" +
-                                 " --verify",
-                             240s);
-  const auto at = r.output.find("submitted job ");
-  ASSERT_NE(at, std::string::npos) << r.output;
-  const std::string job = r.output.substr(at + 14, r.output.find(';', at) - at - 14);
+  const auto [r, job] = submit_and_wait("offload", results.path(),
+                                        "--n 192 --tile 32 --ranks 1 --lease-cores 1"
+                                        " --fractions 0,0.5,1 --repetitions 1 --verify");
+  ASSERT_FALSE(job.empty()) << r.output;
   const std::string dir = results.path() + "/slurm-" + job;
   ASSERT_EQ(r.exit_code, 0) << r.output << "\n--- job output:\n"
                             << test::shell("cat " + results.path() + "/slurm-*.out", 5s).output;
