@@ -15,6 +15,9 @@
 #include "executor/daemon/node_cores.hpp"
 #include "executor/daemon/standalone_config.hpp"
 #include "executor/daemon/standalone_executor.hpp"
+#ifdef HPCLESS_HAVE_RDMA
+#include "comm/transport/rdma/rdma_link.hpp"
+#endif
 
 using namespace hpcless;
 
@@ -68,6 +71,9 @@ int main(int argc, char** argv) {
       "ready-file", "write the bound HOST:PORT here once serving",
       cxxopts::value<std::string>()->default_value(""))(
       "worker-binary", "path of hpcless-worker (default: next to this program)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "rdma-address", "numeric address of an interface with an RDMA device: workers also serve "
+      "clients over RDMA there, and the node offers transport rdma (default: TCP only)",
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
   try {
     auto args = opts.parse(argc, argv);
@@ -90,6 +96,20 @@ int main(int argc, char** argv) {
       }
       return n;
     };
+    // RDMA: checked here, once, so that a wrong address fails the daemon's start with the reason
+    // instead of every worker's.
+    std::vector<std::string> rdma_args;
+    const std::string rdma_address = args["rdma-address"].as<std::string>();
+    if (!rdma_address.empty()) {
+#ifdef HPCLESS_HAVE_RDMA
+      const std::string device = rdma::probe_device(rdma_address);
+      log::info("RDMA: " + rdma_address + " is served by device " + device);
+      rdma_args = {"--rdma-address", rdma_address};
+#else
+      throw ConfigError("--rdma-address: this build has no RDMA transport (install "
+                        "libibverbs-dev and librdmacm-dev, then reconfigure)");
+#endif
+    }
     if (args.count("manager")) {
       executor::ManagedConfig m;
       m.manager_url = args["manager"].as<std::string>();
@@ -133,6 +153,8 @@ int main(int argc, char** argv) {
       // timings (queue wait vs. executor start). Ignored when malformed: it is only a figure.
       if (const char* started = std::getenv("HPCLESS_JOB_STARTED_MS"))
         m.job_started_ms = std::max<int64_t>(0, std::strtoll(started, nullptr, 10));
+      m.worker_args.insert(m.worker_args.end(), rdma_args.begin(), rdma_args.end());
+      if (!rdma_args.empty()) m.transports.push_back("rdma");
       executor::ManagedExecutor exec(std::move(m));
       return exec.run();
     }
@@ -150,6 +172,7 @@ int main(int argc, char** argv) {
     if (args.count("node-name") || c.node_name.empty()) c.node_name = node_name();
     if (given("ready-file")) c.ready_file = args["ready-file"].as<std::string>();
     if (given("worker-binary")) c.worker_binary = args["worker-binary"].as<std::string>();
+    c.worker_args.insert(c.worker_args.end(), rdma_args.begin(), rdma_args.end());
     executor::StandaloneExecutor exec(std::move(c));
     return exec.run();
   } catch (const cxxopts::exceptions::exception& e) {

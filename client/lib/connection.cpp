@@ -4,7 +4,10 @@
 
 #include "comm/base/error.hpp"
 #include "comm/transport/tcp/endpoint.hpp"
-#include "comm/transport/tcp/frame_stream.hpp"
+#include "comm/transport/tcp/tcp_link.hpp"
+#ifdef HPCLESS_HAVE_RDMA
+#include "comm/transport/rdma/rdma_link.hpp"
+#endif
 
 namespace hpcless::client {
 
@@ -79,14 +82,43 @@ Connection::~Connection() = default;
 std::unique_ptr<Connection> Connection::connect(const std::string& address,
                                                 const ConnectOptions& opts) {
   const auto endpoint = tcp::parse_endpoint(address);
+  const bool rdma = opts.transport == "rdma";
+  if (!rdma && opts.transport != "tcp")
+    throw ConfigError("transport '" + opts.transport + "' is not one of: tcp, rdma");
+#ifndef HPCLESS_HAVE_RDMA
+  if (rdma)
+    throw ConfigError("transport rdma: this build of hpcless has no RDMA (install libibverbs-dev "
+                      "and librdmacm-dev, then reconfigure)");
+#endif
   const auto deadline = Deadline::after(opts.connect_timeout);
   std::unique_ptr<Connection> c(new Connection(address, opts));
-  c->stream_ = std::make_unique<tcp::FrameStream>(tcp::connect_tcp(endpoint, deadline),
-                                                  kHandshakeMaxPayload);
+  const uint64_t t0 = now_ns();
+  c->stream_ = std::make_unique<tcp::TcpLink>(tcp::connect_tcp(endpoint, deadline),
+                                              kHandshakeMaxPayload);
+  const uint64_t t1 = now_ns();
   c->handshake(opts, deadline);
+  c->times_.tcp_connect_ns = t1 - t0;
+  c->times_.hello_ns = now_ns() - t1;
+#ifdef HPCLESS_HAVE_RDMA
+  if (rdma) {
+    if (c->info_.rdma_endpoint.empty())
+      throw ProtocolError("executor at " + address + " answered a hello asking for RDMA "
+                          "without an RDMA endpoint");
+    rdma::LinkOptions lo;
+    lo.max_payload = std::max(c->info_.max_payload, kHandshakeMaxPayload);
+    rdma::SetupTimes st;
+    c->stream_ = rdma::RdmaLink::connect(c->info_.rdma_endpoint, c->info_.rdma_ticket, lo,
+                                         deadline, &st);
+    c->times_.rdma_resolve_ns = st.resolve_ns;
+    c->times_.rdma_register_ns = st.register_ns;
+    c->times_.rdma_connect_ns = st.connect_ns;
+  }
+#endif
   c->stream_->set_busy_poll(opts.busy_poll);
   return c;
 }
+
+std::string_view Connection::transport() const noexcept { return stream_->kind(); }
 
 void Connection::handshake(const ConnectOptions& opts, Deadline deadline) {
   protocol::Hello hello;
@@ -94,6 +126,7 @@ void Connection::handshake(const ConnectOptions& opts, Deadline deadline) {
   hello.max_inflight = opts.max_inflight;
   hello.token = opts.token;
   hello.client_name = opts.client_name;
+  hello.transport = opts.transport == "rdma" ? protocol::kTransportRdma : protocol::kTransportTcp;
   std::vector<std::byte> reply;
   control_round_trip(MessageType::kHello, protocol::encode(hello), MessageType::kHelloAck, reply,
                      deadline);
@@ -163,21 +196,22 @@ Connection::Slot* Connection::start(uint32_t function_id, std::span<const std::b
   h.function_id = function_id;
   h.payload_len = static_cast<uint32_t>(input.size());
   s.result.client_send_ns = now_ns();
-  const auto st = stream_->send_frame(h, input, deadline, [this](Deadline) {
+  auto drain = [this](Deadline) {
     read_replies();  // keep replies flowing so that the worker never blocks on us
     return !broken_;
-  });
-  if (st == tcp::SendStatus::kOk) {
+  };
+  const auto st = stream_->send_frame(h, input, deadline, drain);
+  if (st == transport::SendStatus::kOk) {
     status = Status::kOk;
     return &s;
   }
   // A partly written frame leaves the stream unusable.
-  const std::string why = st == tcp::SendStatus::kTimeout
+  const std::string why = st == transport::SendStatus::kTimeout
                               ? "timed out sending a request to " + address_
                               : "connection to " + address_ + " closed while sending";
   broken_ = true;
   broken_reason_ = why;
-  if (st == tcp::SendStatus::kTimeout) throw TimeoutError(why);
+  if (st == transport::SendStatus::kTimeout) throw TimeoutError(why);
   throw IoError(why);
 }
 
@@ -274,15 +308,15 @@ size_t Connection::read_replies() {
   size_t completed = 0;
   while (!broken_) {
     const auto r = stream_->try_recv();
-    if (r == tcp::RecvStatus::kAgain) break;
-    if (r == tcp::RecvStatus::kClosed || r == tcp::RecvStatus::kError) {
+    if (r == transport::RecvStatus::kAgain) break;
+    if (r == transport::RecvStatus::kClosed || r == transport::RecvStatus::kError) {
       fail_connection("connection to " + address_ + " closed by the executor" +
                       (in_flight_ > 0 ? " with " + std::to_string(in_flight_) +
                                             " invocation(s) in flight"
                                       : std::string()));
       break;
     }
-    if (r == tcp::RecvStatus::kBadFrame || r == tcp::RecvStatus::kTooLarge) {
+    if (r == transport::RecvStatus::kBadFrame || r == transport::RecvStatus::kTooLarge) {
       fail_connection(std::string("executor at ") + address_ + " sent an invalid frame: " +
                       protocol::to_string(stream_->decode_result()));
       break;
@@ -350,14 +384,15 @@ void Connection::control_round_trip(MessageType type, std::span<const std::byte>
   h.request_id = kControlId;
   h.payload_len = static_cast<uint32_t>(payload.size());
   control_waiting_ = true;
-  const auto st = stream_->send_frame(h, payload, deadline, [this](Deadline) {
+  auto drain = [this](Deadline) {
     read_replies();
     return !broken_;
-  });
-  if (st != tcp::SendStatus::kOk) {
+  };
+  const auto st = stream_->send_frame(h, payload, deadline, drain);
+  if (st != transport::SendStatus::kOk) {
     broken_ = true;
     broken_reason_ = "cannot send " + std::string(protocol::to_string(type)) + " to " + address_;
-    if (st == tcp::SendStatus::kTimeout) throw TimeoutError(broken_reason_ + ": timed out");
+    if (st == transport::SendStatus::kTimeout) throw TimeoutError(broken_reason_ + ": timed out");
     throw IoError(broken_reason_);
   }
   const bool saved = busy_poll_;

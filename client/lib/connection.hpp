@@ -26,8 +26,8 @@
 #include "comm/protocol/frame.hpp"
 #include "comm/protocol/messages.hpp"
 
-namespace hpcless::tcp {
-class FrameStream;
+namespace hpcless::transport {
+class FrameLink;
 }
 
 namespace hpcless::client {
@@ -39,6 +39,19 @@ struct ConnectOptions {
   std::string client_name = "hpcless-client";
   uint32_t max_inflight = 0;  // 0: the worker's default
   std::chrono::milliseconds connect_timeout{5000};
+  // "tcp" or "rdma". With rdma the hello still goes over TCP to the executor (which checks the
+  // token and picks the worker); the worker answers with its RDMA endpoint and a one-time
+  // ticket, and the connection moves there before the first invocation.
+  std::string transport = "tcp";
+};
+
+// Where a connection's set-up time went (cold-start breakdowns). RDMA fields are 0 over TCP.
+struct ConnectTimes {
+  uint64_t tcp_connect_ns = 0;   // TCP connect to the executor
+  uint64_t hello_ns = 0;         // hello -> hello-ack (the executor hands over to the worker)
+  uint64_t rdma_resolve_ns = 0;  // RDMA address and route resolution (opens the device)
+  uint64_t rdma_register_ns = 0; // protection domain, queues and memory registration
+  uint64_t rdma_connect_ns = 0;  // queue-pair connection to the worker
 };
 
 struct InvocationResult {
@@ -101,6 +114,9 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   const protocol::HelloAck& info() const noexcept { return info_; }
+  const ConnectTimes& connect_times() const noexcept { return times_; }
+  // "tcp" or "rdma": what invocations travel over.
+  std::string_view transport() const noexcept;
   const std::string& address() const noexcept { return address_; }
   // Throws ConfigError naming the functions the worker offers.
   uint32_t function_id(std::string_view name) const;
@@ -164,7 +180,8 @@ class Connection {
                           Deadline deadline);
 
   std::string address_;
-  std::unique_ptr<tcp::FrameStream> stream_;
+  std::unique_ptr<transport::FrameLink> stream_;
+  ConnectTimes times_;
   protocol::HelloAck info_;
   bool busy_poll_;
   bool broken_ = false;

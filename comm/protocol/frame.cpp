@@ -110,6 +110,7 @@ const char* to_string(Status s) noexcept {
     case Status::kShuttingDown: return "shutting down";
     case Status::kLeaseEnded: return "lease ended";
     case Status::kMemoryLimit: return "memory limit exceeded";
+    case Status::kTransportUnavailable: return "transport unavailable";
   }
   return "unknown status";
 }

@@ -73,8 +73,9 @@ enum class Status : uint32_t {
   kShuttingDown = 14,       // the worker is stopping
   kLeaseEnded = 15,         // the lease was released or failed
   kMemoryLimit = 16,        // the function exceeded the lease's memory limit
+  kTransportUnavailable = 17,  // the hello asked for a transport this worker does not offer
 };
-inline constexpr uint32_t kMaxStatus = 16;
+inline constexpr uint32_t kMaxStatus = 17;
 
 struct ServerTimestamps {
   uint64_t recv_ns = 0;

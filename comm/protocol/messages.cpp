@@ -85,6 +85,7 @@ std::vector<std::byte> encode(const Hello& m) {
   w.put<uint32_t>(m.max_inflight);
   w.put_string(m.token, kMaxTokenLen);
   w.put_string(m.client_name, kMaxStringLen);
+  w.put<uint8_t>(m.transport);
   return w.take();
 }
 
@@ -100,6 +101,9 @@ std::vector<std::byte> encode(const HelloAck& m) {
   w.put<uint64_t>(m.worker_spawn_ns);
   w.put<uint64_t>(m.worker_package_ns);
   w.put<uint8_t>(m.fresh_worker);
+  w.put_string(m.rdma_endpoint, kMaxStringLen);
+  w.put<uint64_t>(m.rdma_ticket[0]);
+  w.put<uint64_t>(m.rdma_ticket[1]);
   return w.take();
 }
 
@@ -118,6 +122,9 @@ Hello decode_hello(std::span<const std::byte> body) {
   m.max_inflight = r.get<uint32_t>();
   m.token = r.get_string(kMaxTokenLen);
   m.client_name = r.get_string(kMaxStringLen);
+  m.transport = r.get<uint8_t>();
+  if (m.transport > kTransportRdma)
+    throw ProtocolError("malformed hello message: unknown transport " + std::to_string(m.transport));
   r.finish();
   return m;
 }
@@ -136,6 +143,9 @@ HelloAck decode_hello_ack(std::span<const std::byte> body) {
   m.worker_package_ns = r.get<uint64_t>();
   m.fresh_worker = r.get<uint8_t>();
   if (m.fresh_worker > 1) throw ProtocolError("malformed hello-ack message: fresh_worker above 1");
+  m.rdma_endpoint = r.get_string(kMaxStringLen);
+  m.rdma_ticket[0] = r.get<uint64_t>();
+  m.rdma_ticket[1] = r.get<uint64_t>();
   r.finish();
   return m;
 }

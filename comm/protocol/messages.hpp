@@ -4,6 +4,7 @@
 // Encoding: little-endian integers; strings as u16 length + bytes; lists as u16 count + items.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,11 +22,17 @@ inline constexpr size_t kMaxFunctions = 4096;
 inline constexpr int32_t kHotAlways = -1;
 inline constexpr int32_t kWarmAlways = 0;
 
+inline constexpr uint8_t kTransportTcp = 0;
+inline constexpr uint8_t kTransportRdma = 1;
+
 struct Hello {
   int32_t hot_timeout_ms = kHotAlways;
   uint32_t max_inflight = 0;  // requested; 0 = worker default
   std::string token;          // lease token (empty for a standalone executor)
   std::string client_name;
+  // The transport the client wants for invocations. With kRdma the worker answers with an RDMA
+  // endpoint and a ticket, and the client moves the connection there (docs/protocol.md).
+  uint8_t transport = kTransportTcp;
 };
 
 struct HelloAck {
@@ -44,6 +51,10 @@ struct HelloAck {
   uint64_t worker_spawn_ns = 0;
   uint64_t worker_package_ns = 0;
   uint8_t fresh_worker = 0;
+  // Answer to a hello asking for RDMA: the worker thread's RDMA listener ("ADDR:PORT") and the
+  // one-time ticket that binds the RDMA connection to this authenticated hello. Empty for TCP.
+  std::string rdma_endpoint;
+  std::array<uint64_t, 2> rdma_ticket{0, 0};
 };
 
 struct PackageInfo {

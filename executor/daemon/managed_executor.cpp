@@ -432,6 +432,7 @@ int ManagedExecutor::run() {
       config_.advertise.empty() ? listener_->bound_endpoint().to_string() : config_.advertise;
   node.cores = config_.cores;
   node.memory_mb = config_.memory_mb;
+  node.transports = config_.transports;
   node.walltime_end_ms = config_.walltime_end_ms;
   if (!config_.slurm_job.empty()) {
     slurm_ = std::make_unique<SlurmJobWatch>(config_.slurm_job, config_.slurm_poll);

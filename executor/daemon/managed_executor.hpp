@@ -42,6 +42,7 @@ struct ManagedConfig {
   std::string package_path;
   std::string worker_binary;
   std::vector<std::string> worker_args;
+  std::vector<std::string> transports{"tcp"};  // announced to the manager ("rdma" with a device)
   std::string ready_file;   // written with the listen address once registered
   std::string log_dir;      // worker stderr goes to LOG_DIR/worker-<lease>.log; empty: inherit
   uint32_t max_payload = 64u << 20;

@@ -67,7 +67,7 @@ bool ManagerLink::register_node(std::string& why) {
   cli.set_bearer_token_auth(token_);
   nlohmann::json body = {{"name", node_.name},   {"address", node_.address},
                          {"cores", node_.cores}, {"memory_mb", node_.memory_mb},
-                         {"transports", {"tcp"}}};
+                         {"transports", node_.transports}};
   if (walltime_end_ms_.load() != 0) body["walltime_end_ms"] = walltime_end_ms_.load();
   if (node_.job_started_ms != 0) body["job_started_ms"] = node_.job_started_ms;
   auto r = cli.Post("/v1/nodes", body.dump(), "application/json");

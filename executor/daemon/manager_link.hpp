@@ -26,6 +26,7 @@ struct NodeDescription {
   uint64_t memory_mb = 0;
   int64_t walltime_end_ms = 0;  // 0: none
   int64_t job_started_ms = 0;   // an on-demand executor's batch job started (Unix ms); 0: none
+  std::vector<std::string> transports{"tcp"};
 };
 
 struct LeaseUsage {

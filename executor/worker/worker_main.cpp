@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
       "lease-end-ms", "lease expiry, Unix ms", cxxopts::value<int64_t>()->default_value("0"))(
       "memory-mb", "the lease's memory limit (for error messages)",
       cxxopts::value<uint64_t>()->default_value("0"))(
+      "rdma-address", "also serve clients over RDMA on this address (each thread listens on a "
+      "free port; clients move there after the hello)",
+      cxxopts::value<std::string>()->default_value(""))(
       "storage-config", "JSON file whose \"storage\" section configures functions' storage "
       "(default: $HPCLESS_STORAGE_CONFIG; none: no storage)",
       cxxopts::value<std::string>()->default_value(""));
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
     config.max_inflight = args["max-inflight"].as<uint32_t>();
     config.node_name = args["node-name"].as<std::string>();
     config.memory_limit_mb = args["memory-mb"].as<uint64_t>();
+    config.rdma_address = args["rdma-address"].as<std::string>();
     std::shared_ptr<LeaseGate> gate;
     if (!args["lease-id"].as<std::string>().empty()) {
       gate = std::make_shared<LeaseGate>(args["lease-id"].as<std::string>(), config.node_name);

@@ -12,8 +12,13 @@
 #include "comm/base/cpu.hpp"
 #include "comm/base/error.hpp"
 #include "comm/protocol/messages.hpp"
-#include "comm/transport/tcp/frame_stream.hpp"
 #include "comm/transport/tcp/hot_warm.hpp"
+#include "comm/transport/tcp/tcp_link.hpp"
+#ifdef HPCLESS_HAVE_RDMA
+#include <sys/random.h>
+
+#include "comm/transport/rdma/rdma_link.hpp"
+#endif
 
 namespace hpcless::executor {
 
@@ -34,15 +39,23 @@ void add(std::atomic<uint64_t>& counter, uint64_t v) {
 }  // namespace
 
 struct WorkerThread::Conn {
-  Conn(uint64_t i, UniqueFd fd, uint32_t max_payload) : id(i), stream(std::move(fd), max_payload) {}
+  Conn(uint64_t i, UniqueFd fd, uint32_t max_payload)
+      : id(i), link(std::make_unique<tcp::TcpLink>(std::move(fd), max_payload)) {}
   uint64_t id;
-  tcp::FrameStream stream;
+  std::unique_ptr<transport::FrameLink> link;  // TCP; RDMA once the client moved there
   tcp::HotWarmPolicy policy{protocol::kWarmAlways};  // warm until the hello says otherwise
   bool authenticated = false;
   bool closed = false;
   bool backlog = false;  // serve() stopped at its budget with frames still buffered
+  bool awaiting_rdma = false;  // the hello-ack offered RDMA with `ticket`
+  std::array<uint64_t, 2> ticket{0, 0};
   std::shared_ptr<const Package> package;
 };
+
+namespace {
+// The epoll tag of the RDMA listener (connections use their Conn*, the wake-up fd null).
+char rdma_listener_tag;
+}  // namespace
 
 WorkerThread::WorkerThread(uint32_t index, int core, WorkerConfig config,
                            std::shared_ptr<const Package> package, WorkerSlot* slot)
@@ -60,6 +73,18 @@ WorkerThread::WorkerThread(uint32_t index, int core, WorkerConfig config,
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) throw_system_error("epoll_ctl");
+  if (!config_.rdma_address.empty()) {
+#ifdef HPCLESS_HAVE_RDMA
+    rdma_listener_ = std::make_unique<rdma::Listener>(config_.rdma_address);
+    ev.data.ptr = &rdma_listener_tag;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, rdma_listener_->fd(), &ev) != 0)
+      throw_system_error("epoll_ctl");
+#else
+    throw ConfigError("RDMA address " + config_.rdma_address +
+                      " given, but this build has no RDMA transport (libibverbs-dev and "
+                      "librdmacm-dev were missing when it was configured)");
+#endif
+  }
 }
 
 WorkerThread::~WorkerThread() {
@@ -116,6 +141,13 @@ void WorkerThread::run() {
       }
     } else {
       // Never block while a connection has frames buffered: epoll only reports the socket.
+      // RDMA links must arm their completion queue before the thread sleeps.
+      for (auto& c : conns_) {
+        if (!c->closed && !c->link->prepare_wait()) {
+          c->backlog = true;
+          backlog_ = true;
+        }
+      }
       if (backlog_) {
         poll_events(0);
       } else {
@@ -142,6 +174,10 @@ void WorkerThread::poll_events(int timeout_ms) {
       take_inbox();
       continue;
     }
+    if (events[i].data.ptr == &rdma_listener_tag) {
+      accept_rdma();
+      continue;
+    }
     Conn& c = *static_cast<Conn*>(events[i].data.ptr);
     if (!c.closed) serve(c);
   }
@@ -159,8 +195,8 @@ void WorkerThread::take_inbox() {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.ptr = c.get();
-    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->stream.fd(), &ev) != 0) {
-      c->stream.shutdown();
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->link->wait_fd(), &ev) != 0) {
+      c->link->shutdown();
       count_.fetch_sub(1, std::memory_order_relaxed);
       continue;
     }
@@ -172,7 +208,7 @@ void WorkerThread::check_idle(uint64_t now) {
   size_t hot = 0;
   for (auto& c : conns_) {
     if (c->closed) continue;
-    c->policy.check_idle(now);
+    if (c->policy.check_idle(now)) c->link->set_busy_poll(false);
     if (c->policy.hot()) ++hot;
   }
   hot_count_ = hot;
@@ -188,9 +224,9 @@ void WorkerThread::sweep_closed() {
 void WorkerThread::close(Conn& c) {
   if (c.closed) return;
   c.closed = true;
-  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.stream.fd(), nullptr);
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.link->wait_fd(), nullptr);
   // shutdown() (not just close) ends the connection although the daemon holds a duplicate.
-  c.stream.shutdown();
+  c.link->shutdown();
   count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -203,57 +239,60 @@ void WorkerThread::serve_backlog() {
 void WorkerThread::serve(Conn& c) {
   c.backlog = false;
   for (uint32_t budget = 0; budget < kFramesPerServe && !c.closed; ++budget) {
-    const auto r = c.stream.try_recv();
+    const auto r = c.link->try_recv();
     switch (r) {
-      case tcp::RecvStatus::kAgain:
+      case transport::RecvStatus::kAgain:
         return;
-      case tcp::RecvStatus::kFrame: {
-        const uint64_t arrival = c.stream.frame_arrival_ns();
+      case transport::RecvStatus::kFrame: {
+        const uint64_t arrival = c.link->frame_arrival_ns();
         const bool was_hot = c.policy.hot();
         const bool keep = handle_frame(c, arrival);
-        c.stream.consume();
+        c.link->consume();
         if (!keep) {
           close(c);
           return;
         }
         c.policy.on_activity(arrival);
-        if (!was_hot && c.policy.hot()) ++hot_count_;
+        if (!was_hot && c.policy.hot()) {
+          ++hot_count_;
+          c.link->set_busy_poll(true);
+        }
         break;
       }
-      case tcp::RecvStatus::kTooLarge: {
-        const auto& h = c.stream.header();
+      case transport::RecvStatus::kTooLarge: {
+        const auto& h = c.link->header();
         std::string msg = "payload of " + std::to_string(h.payload_len) +
                           " bytes exceeds this worker's limit of " +
                           std::to_string(config_.max_payload) + " bytes";
         const uint64_t id = h.request_id;
-        c.stream.discard();
+        c.link->discard();
         if (!reply_error(c, id, Status::kPayloadTooLarge, msg)) return;
         break;
       }
-      case tcp::RecvStatus::kBadFrame: {
-        const auto d = c.stream.decode_result();
+      case transport::RecvStatus::kBadFrame: {
+        const auto d = c.link->decode_result();
         std::string msg = std::string("malformed frame (") + protocol::to_string(d) +
                           "); closing the connection";
         reply_error(c, 0, protocol::status_for(d), msg);
         close(c);
         return;
       }
-      case tcp::RecvStatus::kClosed:
-      case tcp::RecvStatus::kError:
+      case transport::RecvStatus::kClosed:
+      case transport::RecvStatus::kError:
         close(c);
         return;
     }
   }
   // Out of budget. Frames already read from the socket will not raise another epoll event, so
   // remember to come back (a warm connection with a deep pipeline would stall otherwise).
-  if (!c.closed && c.stream.has_buffered()) {
+  if (!c.closed && c.link->has_buffered()) {
     c.backlog = true;
     backlog_ = true;
   }
 }
 
 bool WorkerThread::handle_frame(Conn& c, uint64_t arrival_ns) {
-  const Header& h = c.stream.header();
+  const Header& h = c.link->header();
   if (!c.authenticated) {
     if (h.type != MessageType::kHello) {
       reply_error(c, h.request_id, Status::kNotAuthenticated,
@@ -272,7 +311,7 @@ bool WorkerThread::handle_frame(Conn& c, uint64_t arrival_ns) {
       r.type = MessageType::kPong;
       r.request_id = h.request_id;
       r.payload_len = h.payload_len;
-      return reply(c, r, c.stream.payload());
+      return reply(c, r, c.link->payload());
     }
     case MessageType::kLoadPackage:
       handle_load(c);
@@ -287,22 +326,29 @@ bool WorkerThread::handle_frame(Conn& c, uint64_t arrival_ns) {
 bool WorkerThread::handle_hello(Conn& c) {
   protocol::Hello hello;
   try {
-    hello = protocol::decode_hello(c.stream.payload());
+    hello = protocol::decode_hello(c.link->payload());
   } catch (const ProtocolError& e) {
-    reply_error(c, c.stream.header().request_id, Status::kMalformedFrame, e.what());
+    reply_error(c, c.link->header().request_id, Status::kMalformedFrame, e.what());
     return false;
   }
   if (config_.verify_token) {
     std::string why;
     const Status st = config_.verify_token(hello.token, why);
     if (st != Status::kOk) {
-      reply_error(c, c.stream.header().request_id, st, why);
+      reply_error(c, c.link->header().request_id, st, why);
       return false;
     }
+  }
+  if (hello.transport == protocol::kTransportRdma && !rdma_listener_) {
+    reply_error(c, c.link->header().request_id, Status::kTransportUnavailable,
+                "this worker offers no RDMA: its executor runs without --rdma-address (or was "
+                "built without RDMA); ask for a lease with transport tcp");
+    return false;
   }
   c.authenticated = true;
   c.policy.reset(hello.hot_timeout_ms);
   c.policy.start(now_ns());
+  c.link->set_busy_poll(c.policy.hot());
   protocol::HelloAck ack;
   ack.max_payload = config_.max_payload;
   ack.max_inflight = hello.max_inflight == 0
@@ -318,16 +364,28 @@ bool WorkerThread::handle_hello(Conn& c) {
     ack.worker_package_ns = config_.startup->package_ns;
     ack.fresh_worker = config_.startup->hello_served.exchange(true, std::memory_order_relaxed) ? 0 : 1;
   }
+#ifdef HPCLESS_HAVE_RDMA
+  if (hello.transport == protocol::kTransportRdma) {
+    // A one-time ticket binds the RDMA connection the client opens next to this hello.
+    if (getrandom(c.ticket.data(), sizeof(c.ticket), 0) != static_cast<ssize_t>(sizeof(c.ticket))) {
+      reply_error(c, c.link->header().request_id, Status::kInternal, "getrandom failed");
+      return false;
+    }
+    c.awaiting_rdma = true;
+    ack.rdma_endpoint = rdma_listener_->endpoint();
+    ack.rdma_ticket = c.ticket;
+  }
+#endif
   const auto body = protocol::encode(ack);
   Header r;
   r.type = MessageType::kHelloAck;
-  r.request_id = c.stream.header().request_id;
+  r.request_id = c.link->header().request_id;
   r.payload_len = static_cast<uint32_t>(body.size());
   return reply(c, r, body);
 }
 
 void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
-  const Header& h = c.stream.header();
+  const Header& h = c.link->header();
   if (config_.lease && !config_.lease->open_at(arrival_ns)) {
     const Status st = config_.lease->end_status();
     if (slot_ != nullptr) add(slot_->errors, 1);
@@ -347,7 +405,7 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
   }
   // A group invocation: the payload starts with the group block (docs/protocol.md). A bad block
   // is answered like a bad body; the frame itself was whole, so the connection stays usable.
-  std::span<const std::byte> input = c.stream.payload();
+  std::span<const std::byte> input = c.link->payload();
   const protocol::GroupBlock* group = nullptr;
   if (h.flags & protocol::kFlagGroup) {
     try {
@@ -416,18 +474,18 @@ void WorkerThread::handle_invoke(Conn& c, uint64_t arrival_ns) {
     slot_->state.store(static_cast<uint32_t>(SlotState::kSending), std::memory_order_release);
   }
   r.timestamps.send_ns = now_ns();
-  c.stream.set_busy_poll(c.policy.hot());
-  if (c.stream.send_frame(r, out, Deadline::after(config_.send_timeout)) != tcp::SendStatus::kOk)
+  c.link->set_busy_poll(c.policy.hot());
+  if (c.link->send_frame(r, out, Deadline::after(config_.send_timeout)) != transport::SendStatus::kOk)
     close(c);
   if (slot_ != nullptr)
     slot_->state.store(static_cast<uint32_t>(SlotState::kIdle), std::memory_order_release);
 }
 
 void WorkerThread::handle_load(Conn& c) {
-  const uint64_t id = c.stream.header().request_id;
+  const uint64_t id = c.link->header().request_id;
   std::shared_ptr<const Package> pkg;
   try {
-    pkg = Package::load_bytes(c.stream.payload());
+    pkg = Package::load_bytes(c.link->payload());
   } catch (const Error& e) {
     reply_error(c, id, Status::kPackageLoadFailed, e.what());
     return;
@@ -442,9 +500,52 @@ void WorkerThread::handle_load(Conn& c) {
   reply(c, r, body);
 }
 
+void WorkerThread::accept_rdma() {
+#ifdef HPCLESS_HAVE_RDMA
+  rdma::Listener::Request req;
+  while (rdma_listener_->next_request(req)) {
+    Conn* owner = nullptr;
+    for (auto& c : conns_)
+      if (!c->closed && c->awaiting_rdma && c->ticket == req.peer.ticket) owner = c.get();
+    if (owner == nullptr) {
+      // Unknown, used or forged ticket: the client learns "rejected".
+      rdma_listener_->reject(req);
+      continue;
+    }
+    rdma::LinkOptions opts;
+    opts.max_payload = config_.max_payload;
+    std::unique_ptr<rdma::RdmaLink> link;
+    try {
+      link = rdma_listener_->accept(req, opts);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "hpcless-worker: RDMA connection %llu not accepted: %s\n",
+                   static_cast<unsigned long long>(owner->id), e.what());
+      close(*owner);
+      continue;
+    }
+    // The connection moves: same lease, package and policy, new link. The TCP socket that
+    // carried the hello is closed.
+    Conn& c = *owner;
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.link->wait_fd(), nullptr);
+    c.link->shutdown();
+    c.link = std::move(link);
+    c.awaiting_rdma = false;
+    c.link->set_busy_poll(c.policy.hot());
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &c;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.link->wait_fd(), &ev) != 0) {
+      c.closed = true;
+      c.link->shutdown();
+      count_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+#endif
+}
+
 bool WorkerThread::reply(Conn& c, const Header& h, std::span<const std::byte> payload) {
-  if (c.stream.send_frame(h, payload, Deadline::after(config_.send_timeout)) ==
-      tcp::SendStatus::kOk)
+  if (c.link->send_frame(h, payload, Deadline::after(config_.send_timeout)) ==
+      transport::SendStatus::kOk)
     return true;
   close(c);
   return false;

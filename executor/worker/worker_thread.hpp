@@ -29,6 +29,10 @@ namespace hpcless::storage {
 struct StorageConfig;
 }  // namespace hpcless::storage
 
+namespace hpcless::rdma {
+class Listener;
+}  // namespace hpcless::rdma
+
 namespace hpcless::executor {
 
 struct WorkerStartup {
@@ -53,6 +57,9 @@ struct WorkerConfig {
   // How this worker process started, reported in hello-acks (cold-start breakdowns). Shared by
   // the process's threads; null: not reported.
   std::shared_ptr<WorkerStartup> startup;
+  // Numeric address of an interface with an RDMA device: each thread then listens there (any
+  // free port) and clients that ask for RDMA move to it after the hello. Empty: TCP only.
+  std::string rdma_address;
 };
 
 class WorkerThread {
@@ -82,6 +89,7 @@ class WorkerThread {
   bool handle_hello(Conn& c);
   void handle_invoke(Conn& c, uint64_t arrival_ns);
   void handle_load(Conn& c);
+  void accept_rdma();
   bool reply(Conn& c, const protocol::Header& h, std::span<const std::byte> payload);
   bool reply_error(Conn& c, uint64_t request_id, protocol::Status status, std::string_view message);
   void close(Conn& c);
@@ -97,6 +105,7 @@ class WorkerThread {
   protocol::GroupBlock group_block_;  // of the group invocation running (reused)
   UniqueFd epoll_;
   UniqueFd wake_;  // eventfd: new connections or stop
+  std::unique_ptr<rdma::Listener> rdma_listener_;  // with config_.rdma_address
   std::vector<std::unique_ptr<Conn>> conns_;
   size_t hot_count_ = 0;
   bool backlog_ = false;  // some connection has buffered frames left over from serve()

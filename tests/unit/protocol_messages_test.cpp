@@ -86,7 +86,7 @@ TEST(HelloMessage, RoundTripMaxSizeBinaryStrings) {
   in.token = binary_string(kMaxTokenLen, 1);
   in.client_name = binary_string(kMaxStringLen, 2);
   const Body body = encode(in);
-  EXPECT_EQ(body.size(), 4 + 4 + 2 + kMaxTokenLen + 2 + kMaxStringLen);
+  EXPECT_EQ(body.size(), 4 + 4 + 2 + kMaxTokenLen + 2 + kMaxStringLen + 1);
   const Hello out = decode_hello(body);
   EXPECT_EQ(out.token, in.token);
   EXPECT_EQ(out.client_name, in.client_name);
@@ -106,7 +106,19 @@ TEST(HelloMessage, ExactLayout) {
   expected.push_back(std::byte{'k'});
   put_u16(expected, 1);
   expected.push_back(std::byte{'c'});
+  expected.push_back(std::byte{0});  // transport: tcp
   EXPECT_EQ(encode(in), expected);
+}
+
+TEST(HelloMessage, TransportRoundTripsAndUnknownOnesAreRejected) {
+  Hello in;
+  in.transport = kTransportRdma;
+  EXPECT_EQ(decode_hello(encode(in)).transport, kTransportRdma);
+  for (uint8_t t : {uint8_t{2}, uint8_t{255}}) {
+    Body body = encode(in);
+    body.back() = std::byte{t};
+    EXPECT_THROW(decode_hello(body), ProtocolError) << int(t);
+  }
 }
 
 TEST(HelloMessage, EveryTruncationRejected) {
@@ -187,6 +199,8 @@ HelloAck sample_ack() {
   m.worker_spawn_ns = 12'345'678;
   m.worker_package_ns = 345'678;
   m.fresh_worker = 1;
+  m.rdma_endpoint = "198.18.0.1:40001";
+  m.rdma_ticket = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
   return m;
 }
 
@@ -201,12 +215,15 @@ void expect_same(const HelloAck& a, const HelloAck& b) {
   EXPECT_EQ(a.worker_spawn_ns, b.worker_spawn_ns);
   EXPECT_EQ(a.worker_package_ns, b.worker_package_ns);
   EXPECT_EQ(a.fresh_worker, b.fresh_worker);
+  EXPECT_EQ(a.rdma_endpoint, b.rdma_endpoint);
+  EXPECT_EQ(a.rdma_ticket, b.rdma_ticket);
 }
 
 TEST(HelloAckMessage, FreshWorkerIsABoolean) {
   HelloAck in = sample_ack();
   Body body = encode(in);
-  body.back() = std::byte{2};
+  // fresh_worker sits before the RDMA endpoint string and the two ticket words.
+  body[body.size() - 16 - 2 - in.rdma_endpoint.size() - 1] = std::byte{2};
   EXPECT_THROW(decode_hello_ack(body), ProtocolError);
 }
 
@@ -218,7 +235,7 @@ TEST(HelloAckMessage, RoundTrip) {
 TEST(HelloAckMessage, RoundTripEmpty) {
   const HelloAck in;
   const Body body = encode(in);
-  EXPECT_EQ(body.size(), 4u * 4 + 2 + 2 + 2 + 8 + 8 + 1);
+  EXPECT_EQ(body.size(), 4u * 4 + 2 + 2 + 2 + 8 + 8 + 1 + 2 + 16);
   expect_same(in, decode_hello_ack(body));
 }
 
@@ -271,6 +288,8 @@ TEST(HelloAckMessage, ExactLayout) {
   put_u32(expected, 5);  // worker_package_ns = 5
   put_u32(expected, 0);
   expected.push_back(std::byte{1});  // fresh_worker
+  put_u16(expected, 0);              // rdma_endpoint: empty (TCP)
+  for (int i = 0; i < 4; ++i) put_u32(expected, 0);  // rdma_ticket
   EXPECT_EQ(encode(in), expected);
 }
 

@@ -20,19 +20,13 @@
 #include "comm/base/clock.hpp"
 #include "comm/base/fd.hpp"
 #include "comm/protocol/frame.hpp"
+#include "comm/transport/frame_link.hpp"
 
 namespace hpcless::tcp {
 
-enum class RecvStatus : uint8_t {
-  kFrame,     // a complete frame is available (header(), payload())
-  kAgain,     // no complete frame yet; nothing more to read now
-  kClosed,    // the peer closed the connection (cleanly, or mid-frame)
-  kBadFrame,  // the bytes are not a valid frame: decode_result() says why; close the stream
-  kTooLarge,  // valid header, payload above the limit: header() is valid; call discard()
-  kError,     // the socket failed (reset, ...): errno_value() says why
-};
-
-enum class SendStatus : uint8_t { kOk, kClosed, kTimeout };
+// The statuses are the transport-neutral ones (frame_link.hpp).
+using RecvStatus = transport::RecvStatus;
+using SendStatus = transport::SendStatus;
 
 class FrameStream {
  public:
