@@ -107,8 +107,10 @@ std::unique_ptr<Connection> Connection::connect(const std::string& address,
     rdma::LinkOptions lo;
     lo.max_payload = std::max(c->info_.max_payload, kHandshakeMaxPayload);
     rdma::SetupTimes st;
-    c->stream_ = rdma::RdmaLink::connect(c->info_.rdma_endpoint, c->info_.rdma_ticket, lo,
+    auto link = rdma::RdmaLink::connect(c->info_.rdma_endpoint, c->info_.rdma_ticket, lo,
                                          deadline, &st);
+    c->side_ = std::move(c->stream_);  // kept for crash reports (collect_side_reports)
+    c->stream_ = std::move(link);
     c->times_.rdma_resolve_ns = st.resolve_ns;
     c->times_.rdma_register_ns = st.register_ns;
     c->times_.rdma_connect_ns = st.connect_ns;
@@ -310,10 +312,12 @@ size_t Connection::read_replies() {
     const auto r = stream_->try_recv();
     if (r == transport::RecvStatus::kAgain) break;
     if (r == transport::RecvStatus::kClosed || r == transport::RecvStatus::kError) {
-      fail_connection("connection to " + address_ + " closed by the executor" +
-                      (in_flight_ > 0 ? " with " + std::to_string(in_flight_) +
-                                            " invocation(s) in flight"
-                                      : std::string()));
+      const size_t lost = in_flight_;
+      if (side_ && in_flight_ > 0) completed += collect_side_reports();
+      std::string why = "connection to " + address_ + " closed by the executor";
+      if (lost > 0) why += " with " + std::to_string(lost) + " invocation(s) in flight";
+      if (stream_->kind() == "rdma") why += " (RDMA: the worker closed or died)";
+      fail_connection(why);
       break;
     }
     if (r == transport::RecvStatus::kBadFrame || r == transport::RecvStatus::kTooLarge) {
@@ -321,58 +325,82 @@ size_t Connection::read_replies() {
                       protocol::to_string(stream_->decode_result()));
       break;
     }
-    const Header& h = stream_->header();
-    if (h.request_id == kControlId) {
-      if (!control_waiting_) {
-        fail_connection("executor at " + address_ + " sent an unsolicited " +
-                        protocol::to_string(h.type) + " message");
-        break;
-      }
-      control_header_ = h;
-      auto p = stream_->payload();
-      control_reply_.assign(p.begin(), p.end());
-      control_waiting_ = false;
-      stream_->consume();
-      ++completed;
-      continue;
-    }
-    Slot& s = slot_of(h.request_id);
-    const bool matches = s.result.request_id == h.request_id &&
-                         (s.state == Slot::State::kPending || s.state == Slot::State::kAbandoned) &&
-                         (h.type == MessageType::kResult || h.type == MessageType::kError);
-    if (!matches) {
-      fail_connection("executor at " + address_ + " replied to unknown request " +
-                      std::to_string(h.request_id));
-      break;
-    }
-    --in_flight_;
-    if (s.state == Slot::State::kAbandoned) {
-      s.state = Slot::State::kFree;
-      stream_->consume();
-      ++completed_total_;
-      continue;
-    }
-    InvocationResult& res = s.result;
-    res.client_recv_ns = now_ns();
-    res.status = h.type == MessageType::kResult ? Status::kOk : h.status;
-    if (h.type == MessageType::kError && h.status == Status::kOk) res.status = Status::kInternal;
-    auto p = stream_->payload();
-    res.output.assign(p.begin(), p.end());
-    res.server = h.timestamps;
-    res.phases = h.phases;
-    res.cold = h.cold();
+    const bool ok = deliver(stream_->header(), stream_->payload(), completed);
     stream_->consume();
-    s.state = Slot::State::kDone;
-    ++completed;
-    ++completed_total_;
-    if (s.callback) {
-      Callback cb = std::move(s.callback);
-      s.callback = nullptr;
-      cb(res);
-      s.state = Slot::State::kFree;
-    }
+    if (!ok) break;
   }
   return completed;
+}
+
+size_t Connection::collect_side_reports() {
+  // Over RDMA a worker that dies cannot answer; its executor reports the crash on the TCP
+  // connection that carried the hello, which stays open for this. Wait briefly for it.
+  std::unique_ptr<transport::FrameLink> side = std::move(side_);
+  const auto deadline = Deadline::after(std::chrono::seconds(2));
+  size_t completed = 0;
+  while (in_flight_ > 0) {
+    const auto r = side->try_recv();
+    if (r == transport::RecvStatus::kFrame) {
+      const Header& h = side->header();
+      // Only error reports for requests in flight count; anything else ends the wait.
+      const bool report = h.type == MessageType::kError && h.request_id != kControlId &&
+                          slot_of(h.request_id).result.request_id == h.request_id;
+      if (report) deliver(h, side->payload(), completed);
+      side->consume();
+      if (!report) break;
+      continue;
+    }
+    if (r != transport::RecvStatus::kAgain || !side->wait_readable(deadline)) break;
+  }
+  return completed;
+}
+
+bool Connection::deliver(const Header& h, std::span<const std::byte> payload, size_t& completed) {
+  if (h.request_id == kControlId) {
+    if (!control_waiting_) {
+      fail_connection("executor at " + address_ + " sent an unsolicited " +
+                      protocol::to_string(h.type) + " message");
+      return false;
+    }
+    control_header_ = h;
+    control_reply_.assign(payload.begin(), payload.end());
+    control_waiting_ = false;
+    ++completed;
+    return true;
+  }
+  Slot& s = slot_of(h.request_id);
+  const bool matches = s.result.request_id == h.request_id &&
+                       (s.state == Slot::State::kPending || s.state == Slot::State::kAbandoned) &&
+                       (h.type == MessageType::kResult || h.type == MessageType::kError);
+  if (!matches) {
+    fail_connection("executor at " + address_ + " replied to unknown request " +
+                    std::to_string(h.request_id));
+    return false;
+  }
+  --in_flight_;
+  if (s.state == Slot::State::kAbandoned) {
+    s.state = Slot::State::kFree;
+    ++completed_total_;
+    return true;
+  }
+  InvocationResult& res = s.result;
+  res.client_recv_ns = now_ns();
+  res.status = h.type == MessageType::kResult ? Status::kOk : h.status;
+  if (h.type == MessageType::kError && h.status == Status::kOk) res.status = Status::kInternal;
+  res.output.assign(payload.begin(), payload.end());
+  res.server = h.timestamps;
+  res.phases = h.phases;
+  res.cold = h.cold();
+  s.state = Slot::State::kDone;
+  ++completed;
+  ++completed_total_;
+  if (s.callback) {
+    Callback cb = std::move(s.callback);
+    s.callback = nullptr;
+    cb(res);
+    s.state = Slot::State::kFree;
+  }
+  return true;
 }
 
 void Connection::control_round_trip(MessageType type, std::span<const std::byte> payload,

@@ -168,6 +168,9 @@ class Connection {
   template <class Done>
   void progress_until(Done&& done, Deadline deadline, const char* what);
   size_t read_replies();
+  // Hands one reply to its waiter; false (connection failed) for a reply nobody asked for.
+  bool deliver(const protocol::Header& h, std::span<const std::byte> payload, size_t& completed);
+  size_t collect_side_reports();
   void complete(Slot& slot);
   void fail_connection(const std::string& why);
   Slot& slot_of(uint64_t id);
@@ -181,6 +184,9 @@ class Connection {
 
   std::string address_;
   std::unique_ptr<transport::FrameLink> stream_;
+  // RDMA only: the TCP connection of the hello. The executor holds a duplicate and reports a
+  // worker's crash there; nothing else travels on it.
+  std::unique_ptr<transport::FrameLink> side_;
   ConnectTimes times_;
   protocol::HelloAck info_;
   bool busy_poll_;

@@ -51,6 +51,7 @@ void Lease::connect_group(Deadline deadline) {
   // group instead of busy-polling these connections.
   base.busy_poll = false;
   base.hot_timeout_ms = protocol::kWarmAlways;
+  base.transport = info_.transport;
   const auto left = std::chrono::milliseconds(std::max(1, deadline.remaining_ms()));
   if (!deadline.is_never()) base.connect_timeout = std::min(base.connect_timeout, left);
 

@@ -115,6 +115,7 @@ const ConnectTiming& Lease::connect(Deadline deadline) {
 
   ConnectOptions base = opts_.connect;
   if (opts_.use_lease_hot_timeout) base.hot_timeout_ms = info_.hot_timeout_ms;
+  base.transport = info_.transport;  // what the lease grants (its token names it too)
   const auto left = std::chrono::milliseconds(std::max(1, deadline.remaining_ms()));
   if (!deadline.is_never()) base.connect_timeout = std::min(base.connect_timeout, left);
 

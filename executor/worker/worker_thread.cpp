@@ -523,11 +523,11 @@ void WorkerThread::accept_rdma() {
       close(*owner);
       continue;
     }
-    // The connection moves: same lease, package and policy, new link. The TCP socket that
-    // carried the hello is closed.
+    // The connection moves: same lease, package and policy, new link. The worker closes its copy
+    // of the hello's TCP socket without shutting it down: the daemon's copy stays open so that
+    // it can still report a crash of this worker to the client (Connection::side_).
     Conn& c = *owner;
     epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.link->wait_fd(), nullptr);
-    c.link->shutdown();
     c.link = std::move(link);
     c.awaiting_rdma = false;
     c.link->set_busy_poll(c.policy.hot());

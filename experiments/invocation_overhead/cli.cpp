@@ -86,6 +86,9 @@ InvocationOverheadConfig parse(const cxxopts::ParseResult& args) {
   if (!args.count("out")) throw ConfigError("--out DIR is required");
   // --address is checked by normalized(): only the hpcless system needs it.
   if (args.count("address")) c.address = args["address"].as<std::string>();
+  c.transport = args["transport"].as<std::string>();
+  if (c.transport != "tcp" && c.transport != "rdma")
+    throw ConfigError("--transport must be tcp or rdma (got '" + c.transport + "')");
   if (args.count("lease")) {
     // A managed executor: the lease's first worker, with its token (manager from --manager or
     // $HPCLESS_MANAGER, API token from $HPCLESS_API_TOKEN).
@@ -98,6 +101,7 @@ InvocationOverheadConfig parse(const cxxopts::ParseResult& args) {
       throw ConfigError("lease " + lease.id + " is " + lease.state + "; acquire a new one");
     c.address = lease.allocations.front().address;
     c.token = lease.allocations.front().token;
+    if (!args.count("transport")) c.transport = lease.transport;  // what the lease grants
     c.lease = lease.id;
   }
   if (args.count("systems")) {
@@ -159,6 +163,9 @@ int invocation_overhead_main(int argc, char** argv) {
       cxxopts::value<std::string>());
   add("o,out", "results folder to create (required; must not hold a run)",
       cxxopts::value<std::string>());
+  add("transport", "what hpcless invocations travel over: tcp, or rdma (the executor runs with "
+      "--rdma-address; the baselines stay TCP: compare RDMA with ib_write_lat)",
+      cxxopts::value<std::string>()->default_value("tcp"));
   add("f,function", "function to invoke (validated for echo and noop)",
       cxxopts::value<std::string>()->default_value("echo"));
   add("sizes", "payload sizes, e.g. 1,64,1K,1M (default: 1 B to 1 MiB by powers of 4)",

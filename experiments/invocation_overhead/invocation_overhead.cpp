@@ -104,6 +104,7 @@ client::ConnectOptions connect_options(const InvocationOverheadConfig& cfg, Poll
   o.client_name = "hpcless-experiment-invocation-overhead";
   o.connect_timeout = std::chrono::milliseconds(cfg.timeout_ms);
   o.token = cfg.token;
+  o.transport = cfg.transport;
   return o;
 }
 
@@ -336,6 +337,7 @@ class Runner {
     rec.mode = to_string(mode);
     rec.function = is_hpcless(s) ? cfg_.function : std::string("echo");
     rec.payload_bytes = size;
+    rec.transport = is_hpcless(s) ? cfg_.transport : std::string("tcp");
     rec.block = s.blocks;
     rec.worker = ctx.worker;
     rec.node = ctx.node;
@@ -379,6 +381,7 @@ class Runner {
   SummaryRow row_of(const Series& s, PollMode mode, size_t size) const {
     SummaryRow r;
     r.system = s.system;
+    r.transport = is_hpcless(s) ? cfg_.transport : std::string("tcp");
     r.mode = to_string(mode);
     r.payload_bytes = size;
     r.stats = summarize(s.latencies_us);
@@ -415,6 +418,7 @@ json InvocationOverheadConfig::to_json() const {
       {"lease", lease.empty() ? nlohmann::json(nullptr) : nlohmann::json(lease)},
       {"out_dir", out_dir.string()},
       {"function", function},
+      {"transport", transport},
       {"systems", systems},
       {"sizes", sizes},
       {"modes", modes_j},

@@ -39,6 +39,7 @@ struct InvocationOverheadConfig {
   std::string address;               // HOST:PORT of a running executor (needed for hpcless)
   std::filesystem::path out_dir;     // results folder (must not hold a run already)
   std::string function = "echo";     // hpcless only; the baselines always echo
+  std::string transport = "tcp";     // hpcless only ("tcp" or "rdma"); the baselines are TCP
   std::vector<std::string> systems;  // block order; empty: available_systems()
   std::vector<size_t> sizes;         // payload bytes; empty: the default sweep 1 B .. 1 MiB
   std::vector<PollMode> modes{PollMode::kHot, PollMode::kWarm};

@@ -34,9 +34,19 @@ std::string test_package() { return HPCLESS_TEST_PACKAGE; }
 std::string not_a_package() { return HPCLESS_NOT_A_PACKAGE; }
 
 const std::vector<std::string>& transports() {
-  // RDMA joins this list when its transport is compiled in.
+  // The RDMA instances carry the label `rdma` (tests/integration/CMakeLists.txt) and run in the
+  // soft-RoCE guest (tests/rdma-vm), where HPCLESS_RDMA_ADDRESS names the rxe interface.
+#ifdef HPCLESS_HAVE_RDMA
+  static const std::vector<std::string> list = {"tcp", "rdma"};
+#else
   static const std::vector<std::string> list = {"tcp"};
+#endif
   return list;
+}
+
+std::string rdma_address() {
+  const char* a = std::getenv("HPCLESS_RDMA_ADDRESS");
+  return a != nullptr && *a != '\0' ? a : "198.18.0.1";
 }
 
 const char* to_string(Mode m) { return m == Mode::kHot ? "hot" : "warm"; }
@@ -263,8 +273,7 @@ ClosedPort::ClosedPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0))
 // ---- the executor daemon -----------------------------------------------------------------------
 
 ExecutorProcess::ExecutorProcess(ExecutorOptions opts) : opts_(std::move(opts)) {
-  // Only TCP exists today; a new transport adds its executor flags and address scheme here.
-  if (opts_.transport != "tcp")
+  if (opts_.transport != "tcp" && opts_.transport != "rdma")
     throw ConfigError("the integration fixture does not know transport '" + opts_.transport + "'");
   ready_file_ = dir_.file("ready");
   log_file_ = dir_.file("executor.log");
@@ -275,6 +284,10 @@ ExecutorProcess::ExecutorProcess(ExecutorOptions opts) : opts_(std::move(opts)) 
   if (opts_.max_payload != 0) {
     o.argv.push_back("--max-payload");
     o.argv.push_back(std::to_string(opts_.max_payload));
+  }
+  if (opts_.transport == "rdma") {
+    o.argv.push_back("--rdma-address");
+    o.argv.push_back(rdma_address());
   }
   o.stdout_path = log_file_;
   o.stderr_path = log_file_;
@@ -338,7 +351,9 @@ std::string ExecutorProcess::log() const { return read_file(log_file_); }
 
 std::unique_ptr<client::Connection> ExecutorProcess::connect(
     const client::ConnectOptions& opts) const {
-  return client::Connection::connect(address_, opts);
+  client::ConnectOptions o = opts;
+  o.transport = opts_.transport;
+  return client::Connection::connect(address_, o);
 }
 
 std::optional<int> ExecutorProcess::terminate(std::chrono::milliseconds timeout) {

@@ -36,6 +36,9 @@ std::string not_a_package();  // a shared library without a manifest
 // ---- transports ------------------------------------------------------------------------------
 // Transports compiled into this build; functional suites are instantiated once per entry.
 const std::vector<std::string>& transports();
+// The address of the RDMA device's interface ($HPCLESS_RDMA_ADDRESS; default 198.18.0.1, the
+// soft-RoCE guest's).
+std::string rdma_address();
 
 // Base fixture of the functional suites: GetParam() is the transport.
 class TransportTest : public ::testing::TestWithParam<std::string> {};
@@ -162,6 +165,7 @@ class ExecutorProcess {
   std::string log() const;
   const std::string& ready_file() const noexcept { return ready_file_; }
 
+  // Connects over this executor's transport (opts.transport is overridden).
   std::unique_ptr<client::Connection> connect(const client::ConnectOptions& opts) const;
   std::unique_ptr<client::Connection> connect(Mode mode = Mode::kWarm) const {
     return connect(connect_options(mode));
