@@ -39,6 +39,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  up --nodes N [--cores-per-node K] [--netns] [--storage] [--dir DIR] [--package P]\n"
+    "     [--rdma-address ADDR]\n"
     "                 start a manager and N executors on this machine (in the background)\n"
     "  down [--dir DIR]   stop everything `up` started in DIR and remove its namespaces\n"
     "  status [--dir DIR] processes and the nodes the manager sees\n"
@@ -402,6 +403,8 @@ int cluster_up(const cxxopts::ParseResult& args) {
         es.argv.insert(es.argv.end(), {"--config", args["executor-config"].as<std::string>()});
       if (!storage_config.empty())
         es.argv.insert(es.argv.end(), {"--storage-config", storage_config});
+      if (args.count("rdma-address"))
+        es.argv.insert(es.argv.end(), {"--rdma-address", args["rdma-address"].as<std::string>()});
       fs::remove(dir / (name + ".ready"), ec);
       es.env = env;
       es.log_path = (dir / (name + ".log")).string();
@@ -571,6 +574,9 @@ int cluster_main(int argc, char** argv) {
         cxxopts::value<int>()->default_value("1"));
     add("memory-mb", "memory each executor offers",
         cxxopts::value<uint64_t>()->default_value("1024"));
+    add("rdma-address", "every executor also serves over RDMA on this address (an interface "
+        "with an RDMA device; the nodes then offer transport rdma)",
+        cxxopts::value<std::string>());
     add("netns", "each executor in its own network namespace (root; addresses 198.18.C.0/24)");
     add("storage",
         "also start redis-server and s3rver for functions (config in DIR/storage.json, "

@@ -86,6 +86,8 @@ int invoke_main(int argc, char** argv) {
       cxxopts::value<std::string>())(
       "warm", "let the worker block instead of busy-polling (hot timeout 0)")(
       "hot", "busy-poll on both sides (hot timeout -1, the client spins too)")(
+      "transport", "with --address: tcp or rdma (with --lease: what the lease grants)",
+      cxxopts::value<std::string>()->default_value("tcp"))(
       "repeat", "invoke N times (prints the last output, latency percentiles on stderr)",
       cxxopts::value<uint64_t>()->default_value("1"))(
       "timeout-ms", "deadline for connecting and for the invocation",
@@ -158,6 +160,7 @@ int invoke_main(int argc, char** argv) {
       so.connect_now = !group;  // a group opens its own connections, one per core
       lease.emplace(client::Lease::attach(*manager, args["lease"].as<std::string>(), so));
     } else {
+      co.transport = args["transport"].as<std::string>();
       single = client::Connection::connect(args["address"].as<std::string>(), co);
     }
     const auto deadline = Deadline::after(timeout);

@@ -180,6 +180,7 @@ NodeInfo node_from_json(const json& j) {
   n.free_cores = field_or<int>(j, "free_cores", 0, what);
   n.state = field_or<std::string>(j, "state", "", what);
   n.last_heartbeat_ms = field_or<int64_t>(j, "last_heartbeat_ms", 0, what);
+  n.transports = field_or<std::vector<std::string>>(j, "transports", {"tcp"}, what);
   return n;
 }
 

@@ -114,6 +114,7 @@ struct NodeInfo {
   int free_cores = 0;
   std::string state;  // "alive" or "dead"
   int64_t last_heartbeat_ms = 0;
+  std::vector<std::string> transports{"tcp"};  // "rdma" when the node has an RDMA device
 };
 
 struct HealthInfo {

@@ -38,6 +38,9 @@ ColdStartConfig parse(const cxxopts::ParseResult& args) {
   if (args.count("policy")) c.policy = args["policy"].as<std::string>();
   c.hot_timeout_ms = at_least<int32_t>(args, "hot-timeout-ms", -1);
   c.client_busy_poll = args.count("client-busy-poll") > 0;
+  c.transport = args["transport"].as<std::string>();
+  if (c.transport != "tcp" && c.transport != "rdma")
+    throw ConfigError("--transport must be tcp or rdma (got '" + c.transport + "')");
   c.function = args["function"].as<std::string>();
   c.payload = at_least<size_t>(args, "payload", 0);
   if (args.count("package-file")) c.package_file = args["package-file"].as<std::string>();
@@ -71,6 +74,9 @@ int cold_start_main(int argc, char** argv) {
   add("hot-timeout-ms", "the lease's hot timeout (-1: always busy-poll)",
       cxxopts::value<long long>()->default_value("-1"));
   add("client-busy-poll", "the client spins while waiting for the first result");
+  add("transport", "the leases' transport: tcp, or rdma (nodes started with --rdma-address; "
+      "adds the phases rdma-device, rdma-register and rdma-qp-connect)",
+      cxxopts::value<std::string>()->default_value("tcp"));
   add("f,function", "function of the first invocation (echo and noop are validated)",
       cxxopts::value<std::string>()->default_value("echo"));
   add("payload", "input bytes of the first invocation",

@@ -47,6 +47,9 @@ nlohmann::ordered_json sample_json(const ColdStartSample& s) {
           {"spawn_us", v(s.spawn_us)},
           {"worker_package_load_us", v(s.worker_package_us)},
           {"connect_us", v(s.connect_only_us())},
+          {"rdma_device_us", v(s.rdma_device_us)},
+          {"rdma_register_us", v(s.rdma_register_us)},
+          {"rdma_qp_connect_us", v(s.rdma_qp_connect_us)},
           {"package_load_us", v(s.package_us)},
           {"first_invocation_us", v(s.first_us)},
           {"total_us", v(s.total_us)},
@@ -140,6 +143,7 @@ class Runner {
     req.memory_mb = cfg_.memory_mb;
     req.policy = cfg_.policy;
     req.hot_timeout_ms = cfg_.hot_timeout_ms;
+    req.transport = cfg_.transport;
     client::SessionOptions so;
     so.connect_now = false;
     so.connect.busy_poll = cfg_.client_busy_poll;
@@ -171,6 +175,15 @@ class Runner {
         if (info.fresh_worker == 0 || info.worker_spawn_ns == 0) continue;
         s.spawn_us = std::max(s.spawn_us, info.worker_spawn_ns / 1e3);
         s.worker_package_us = std::max(s.worker_package_us, info.worker_package_ns / 1e3);
+      }
+      for (size_t i = 0; i < lease.workers(); ++i) {
+        const auto& t = lease.worker(i).connect_times();
+        if (lease.worker(i).transport() != "rdma") continue;
+        const double total = (t.rdma_resolve_ns + t.rdma_register_ns + t.rdma_connect_ns) / 1e3;
+        if (total <= s.rdma_device_us + s.rdma_register_us + s.rdma_qp_connect_us) continue;
+        s.rdma_device_us = t.rdma_resolve_ns / 1e3;
+        s.rdma_register_us = t.rdma_register_ns / 1e3;
+        s.rdma_qp_connect_us = t.rdma_connect_ns / 1e3;
       }
       (void)t_conn;
       s.package_us = package_.empty() ? -1 : us_between(t_conn, t_pkg);
@@ -265,6 +278,7 @@ json ColdStartConfig::to_json() const {
           {"policy", policy.empty() ? json(nullptr) : json(policy)},
           {"hot_timeout_ms", hot_timeout_ms},
           {"client_busy_poll", client_busy_poll},
+          {"transport", transport},
           {"function", function},
           {"payload_bytes", payload},
           {"package_file", package_file.empty() ? json(nullptr) : json(package_file.string())},
@@ -512,6 +526,9 @@ double ColdStartSample::phase(const std::string& p) const {
   if (p == "spawn") return spawn_us;
   if (p == "worker-package-load") return worker_package_us;
   if (p == "connect") return connect_only_us();
+  if (p == "rdma-device") return rdma_device_us;
+  if (p == "rdma-register") return rdma_register_us;
+  if (p == "rdma-qp-connect") return rdma_qp_connect_us;
   if (p == "connect-spawn") return connect_us;
   if (p == "package-load") return package_us;
   if (p == "first-invocation") return first_us;

@@ -36,6 +36,7 @@
 namespace hpcless::experiments {
 
 // Phase names, in order (summary.csv's mode column).
+// rdma-device, rdma-register and rdma-qp-connect (RDMA leases) are parts of connect.
 // spawn + connect = connect-spawn (the client sees the two overlapped: the executor spawns the
 // lease's worker while the first connection waits); the worker reports its spawn in hello-ack.
 // worker-package-load is part of spawn. package-load is shipping --package-file afterwards.
@@ -46,6 +47,9 @@ inline constexpr const char* kColdPhases[] = {"grant",
                                               "spawn",
                                               "worker-package-load",
                                               "connect",
+                                              "rdma-device",
+                                              "rdma-register",
+                                              "rdma-qp-connect",
                                               "connect-spawn",
                                               "package-load",
                                               "first-invocation",
@@ -63,6 +67,7 @@ struct ColdStartConfig {
   std::string policy;             // empty: the manager's default
   int32_t hot_timeout_ms = -1;    // the lease's (and the connection's) hot timeout
   bool client_busy_poll = false;  // how the client waits for the first result
+  std::string transport = "tcp";  // the leases' transport: tcp or rdma
   std::string function = "echo";
   size_t payload = 64;
   std::filesystem::path package_file;  // shipped after connecting when set
@@ -87,6 +92,10 @@ struct ColdStartSample {
          release_us = -1;
   // From the fresh workers' hello-acks (the slowest allocation); -1 when not reported.
   double spawn_us = -1, worker_package_us = -1;
+  // RDMA leases: the client's set-up of the slowest connection, part of `connect`: address and
+  // route resolution (opens the device), protection domain + queues + memory registration,
+  // queue-pair connection. -1 over TCP.
+  double rdma_device_us = -1, rdma_register_us = -1, rdma_qp_connect_us = -1;
   // On-demand grants only, from the lease's "on_demand" record (the manager's clock).
   std::string job_id;
   double submit_us = -1, queue_wait_us = -1, executor_start_us = -1;

@@ -118,6 +118,7 @@ NodeProcess::NodeProcess(const ManagerProcess& manager, NodeOptions opts) : opts
             "--memory-mb",            std::to_string(opts_.memory_mb),
             "--package",              opts_.package, "--grace-ms",
             std::to_string(opts_.grace_ms), "--ready-file", dir_.file("ready")};
+  o.argv.insert(o.argv.end(), opts_.extra_args.begin(), opts_.extra_args.end());
   o.extra_env = secrets_env();
   o.stdout_path = dir_.file("executor.log");
   o.stderr_path = dir_.file("executor.log");

@@ -76,6 +76,7 @@ struct NodeOptions {
   uint64_t memory_mb = 4096;
   std::string package = itest::test_package();
   int grace_ms = 300;
+  std::vector<std::string> extra_args;  // further hpcless-executor flags (e.g. --rdma-address)
 };
 
 class NodeProcess {
