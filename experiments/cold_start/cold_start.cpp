@@ -243,6 +243,7 @@ std::vector<SummaryRow> summarize_phases(const ColdStartConfig& cfg,
     const std::string p = phase;
     if (p == "package-load" && cfg.package_file.empty()) continue;
     if ((p == "submit" || p == "queue-wait" || p == "executor-start") && !cfg.on_demand) continue;
+    if (p.rfind("rdma-", 0) == 0 && cfg.transport != "rdma") continue;
     std::vector<double> v;
     size_t failures = 0;
     for (const auto& s : samples) {
@@ -256,6 +257,7 @@ std::vector<SummaryRow> summarize_phases(const ColdStartConfig& cfg,
     }
     SummaryRow r;
     r.system = "hpcless";
+    r.transport = cfg.transport;
     r.mode = p;
     r.payload_bytes = cfg.payload;
     r.stats = summarize(v);
