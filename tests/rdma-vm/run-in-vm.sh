@@ -81,8 +81,10 @@ if [[ -z "$kver" ]]; then
     [[ -f "/boot/vmlinuz-$v" ]] && kver="$v"
   done < <(find /lib/modules -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -V)
 fi
-[[ -n "$kver" && -f "/boot/vmlinuz-$kver" && -d "/lib/modules/$kver" ]] ||
+[[ -n "$kver" ]] ||
   skip "no kernel with both /boot/vmlinuz-VER and /lib/modules/VER (Debian package linux-image-amd64)"
+[[ -f "/boot/vmlinuz-$kver" && -d "/lib/modules/$kver" ]] ||
+  skip "kernel $kver: no /boot/vmlinuz-$kver or /lib/modules/$kver (Debian package linux-image-amd64)"
 kernel="/boot/vmlinuz-$kver"
 [[ -r "$kernel" ]] || skip "$kernel is not readable by $(id -un) (run as root or chmod a+r it)"
 [[ "$(modinfo -k "$kver" -F filename rdma_rxe 2>/dev/null)" != "" ]] ||
