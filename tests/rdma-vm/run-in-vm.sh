@@ -52,7 +52,7 @@ while [[ $# -gt 0 ]]; do
     --cpus) cpus="${2:?}"; shift 2 ;;
     --mem) mem="${2:?}"; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,30p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
     *) usage ;;
   esac
 done
@@ -292,14 +292,15 @@ EOF
 
 # --- boot ----------------------------------------------------------------------------------------
 
+# QEMU option values escape a comma as ',,'.
 qemu=(qemu-system-x86_64 -accel "tcg,thread=multi" -cpu max -smp "$cpus" -m "$mem"
   -nographic -no-reboot -nic none
   -kernel "$kernel" -initrd "$initrd"
   -append "console=ttyS0 tsc=reliable clocksource=tsc panic=-1 quiet"
   -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
-  -virtfs "local,path=$tmp/run,mount_tag=hpclessrun,security_model=none,readonly=on")
+  -virtfs "local,path=${tmp//,/,,}/run,mount_tag=hpclessrun,security_model=none,readonly=on")
 if [[ -n "$results" ]]; then
-  qemu+=(-virtfs "local,path=$results,mount_tag=hpclessresults,security_model=none")
+  qemu+=(-virtfs "local,path=${results//,/,,},mount_tag=hpclessresults,security_model=none")
 fi
 
 echo "run-in-vm: kernel $kver, $cpus vCPU, $mem MB, timeout $timeout_s s: $*"
