@@ -27,6 +27,11 @@ packages=(
   openmpi-bin libopenmpi-dev libgloo-dev
   # Slurm: batch scripts, on-demand executors and their tests (a single-node cluster with munge)
   slurm-wlm munge
+  # RDMA: verbs and rdma_cm to build against; real RDMA tests without RDMA hardware run in a QEMU
+  # guest (tests/rdma-vm) booting Debian's stock kernel with soft-RoCE (rdma_rxe) over 9p; kmod,
+  # iproute2 (rdma, ip) and busybox-static set it up; perftest's ib_write_lat is the baseline
+  libibverbs-dev librdmacm-dev rdma-core ibverbs-utils perftest
+  qemu-system-x86 linux-image-amd64 busybox-static kmod
 )
 
 missing=()

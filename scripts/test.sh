@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, then
-#   1. Release build: unit + integration tests
+#   1. Release build: unit + integration + slurm tests, then the rdma tests inside a QEMU guest
+#      with soft-RoCE (label rdma-vm, tests/rdma-vm: counted by its inner tests; when QEMU or the
+#      guest kernel is missing it is skipped, and the last lines say so: "RDMA-VM SKIPPED: ...")
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests
 #   3. clang libFuzzer build: the protocol decoder fuzzer for HPCLESS_FUZZ_SECONDS (default 60)
 # and ends with one line "total: N passed, M failed".
@@ -24,17 +26,24 @@ done
 
 bash scripts/install-deps.sh || exit 1
 
-passed=0 failed=0 stage_failed=0
+passed=0 failed=0 stage_failed=0 rdma_vm_skipped=""
 start=$(date +%s)
 
 # Runs ctest in a build tree and adds its counts to the totals.
 run_ctest() {
-  local dir="$1" label="$2" log jobs=1
+  local dir="$1" label="$2" log jobs=1 verbose=()
   log="$dir/ctest-$label.log"
   # Unit tests are pure computation and independent: in parallel. Integration tests start real
   # servers and time their deadlines: one at a time, so that none waits for a core.
   [ "$label" = unit ] && jobs="$(nproc)"
-  (cd "$dir" && ctest -L "$label" --output-on-failure --no-tests=error -j"$jobs") 2>&1 | tee "$log"
+  # rdma-vm: -V shows the guest's console as it runs, and a skip's reason.
+  [ "$label" = rdma-vm ] && verbose=(-V)
+  (cd "$dir" && ctest -L "$label" "${verbose[@]}" --output-on-failure --no-tests=error -j"$jobs") \
+    2>&1 | tee "$log"
+  if [ "$label" = rdma-vm ]; then
+    count_rdma_vm "$log"
+    return
+  fi
   local line
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
   if [ -z "$line" ]; then
@@ -49,6 +58,35 @@ run_ctest() {
   failed=$((failed + nfail))
 }
 
+# The rdma-vm label has one test, rdma_vm, that boots a VM and runs the tests labelled rdma in it:
+# counts the inner tests (line "rdma-vm inner: P passed, F failed"), plus one failure when the
+# outer test failed for another reason (no boot, benchmark); a skip is reported, not counted.
+count_rdma_vm() {
+  local log="$1" outer inner nfail=0 p f
+  if grep -qE 'rdma_vm .*Skipped' "$log"; then
+    rdma_vm_skipped="$(grep -aoE 'RDMA-VM SKIP: .*' "$log" | tail -n 1 | sed 's/^RDMA-VM SKIP: //')"
+    rdma_vm_skipped="${rdma_vm_skipped:-see $log}"
+    echo "RDMA-VM SKIPPED: $rdma_vm_skipped"
+    return
+  fi
+  outer=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+  [ -n "$outer" ] && nfail=$(echo "$outer" | sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/')
+  inner=$(grep -aoE 'rdma-vm inner: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ -z "$inner" ]; then
+    echo "test.sh: rdma-vm ran no inner test (see $log)" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  p=$(echo "$inner" | sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed/\1/')
+  f=$(echo "$inner" | sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed/\2/')
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ -z "$outer" ] || { [ "$nfail" -gt 0 ] && [ "$f" -eq 0 ]; }; then
+    echo "test.sh: rdma_vm failed outside its inner tests (see $log)" >&2
+    failed=$((failed + 1))
+  fi
+}
+
 stage() { printf '\n==== %s ====\n' "$*"; }
 
 stage "Release build"
@@ -56,6 +94,7 @@ if bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release; then
   run_ctest build unit
   run_ctest build integration
   run_ctest build slurm
+  run_ctest build rdma-vm
 else
   echo "test.sh: Release build failed" >&2
   stage_failed=1
@@ -92,5 +131,6 @@ fi
 [ "$stage_failed" -eq 1 ] && failed=$((failed + 1))
 echo
 echo "test.sh: finished in $(( $(date +%s) - start )) s"
+[ -z "$rdma_vm_skipped" ] || echo "RDMA-VM SKIPPED: $rdma_vm_skipped"
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
