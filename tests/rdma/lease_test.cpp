@@ -126,7 +126,7 @@ TEST_F(RdmaLeaseTest, KilledExecutorFailsTheRdmaClientPromptly) {
   ASSERT_FALSE(workers.empty());
   client::InvocationResult r;
   client::Future f;
-  ASSERT_EQ(conn->invoke_async(conn->function_id("sleep"), itest::to_bytes("3000"), f,
+  ASSERT_EQ(conn->invoke_async(conn->function_id("sleep_ms"), itest::to_bytes("3000"), f,
                                Deadline::after(10s)),
             Status::kOk);
   rdma_node_.kill9();

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/epoll.h>
 
@@ -232,6 +233,7 @@ std::unique_ptr<RdmaLink> RdmaLink::connect(const std::string& address, const Ti
       decode_peer_info(e->param.conn.private_data, e->param.conn.private_data_len);
   e.reset();
   link->set_peer(peer);
+  link->established_ = true;
   if (times != nullptr) {
     times->resolve_ns = t1 - t0;
     times->register_ns = t2 - t1;
@@ -264,7 +266,8 @@ void RdmaLink::check_cm() {
     if (!e) return;
     switch (e->event) {
       case RDMA_CM_EVENT_ESTABLISHED:
-        break;  // the accepting side learns here that its answer arrived
+        established_ = true;  // the accepting side learns here that its answer arrived
+        break;
       case RDMA_CM_EVENT_DISCONNECTED:
       case RDMA_CM_EVENT_DEVICE_REMOVAL:
       case RDMA_CM_EVENT_TIMEWAIT_EXIT:
@@ -279,6 +282,14 @@ void RdmaLink::check_cm() {
 
 void RdmaLink::shutdown() noexcept {
   if (!disconnected_ && id_ && qp_) {
+    // An accepting side that disconnects before the peer's "ready to use" arrived would send no
+    // disconnect request (the CM is not established yet) and a peer that only receives would
+    // never learn: wait for it, briefly.
+    const auto until = Deadline::after(std::chrono::seconds(1));
+    while (!established_ && !closed_ && !until.expired()) {
+      check_cm();
+      if (!established_) ::poll(nullptr, 0, 1);
+    }
     disconnected_ = true;
     rdma_disconnect(id_.get());
   }

@@ -192,6 +192,7 @@ class RdmaLink final : public transport::FrameLink {
   bool armed_ = false;
   bool closed_ = false;
   bool disconnected_ = false;
+  bool established_ = false;  // the CM connection is up (client: connect returned)
   uint32_t empty_polls_ = 0;
   int errno_ = 0;
   std::string failure_;
