@@ -87,6 +87,7 @@ InvocationOverheadConfig parse(const cxxopts::ParseResult& args) {
   // --address is checked by normalized(): only the hpcless system needs it.
   if (args.count("address")) c.address = args["address"].as<std::string>();
   c.transport = args["transport"].as<std::string>();
+  c.warm_client_spins = args.count("warm-client-spins") > 0;
   if (c.transport != "tcp" && c.transport != "rdma")
     throw ConfigError("--transport must be tcp or rdma (got '" + c.transport + "')");
   if (args.count("lease")) {
@@ -163,6 +164,8 @@ int invocation_overhead_main(int argc, char** argv) {
       cxxopts::value<std::string>());
   add("o,out", "results folder to create (required; must not hold a run)",
       cxxopts::value<std::string>());
+  add("warm-client-spins", "in warm mode only the worker blocks; the client busy-polls "
+      "(rFaaS's warm benchmark; default: both block)");
   add("transport", "what hpcless invocations travel over: tcp, or rdma (the executor runs with "
       "--rdma-address; the baselines stay TCP: compare RDMA with ib_write_lat)",
       cxxopts::value<std::string>()->default_value("tcp"));

@@ -100,7 +100,7 @@ std::string local_hostname() {
 client::ConnectOptions connect_options(const InvocationOverheadConfig& cfg, PollMode mode) {
   client::ConnectOptions o;
   o.hot_timeout_ms = mode == PollMode::kHot ? protocol::kHotAlways : cfg.warm_hot_timeout_ms;
-  o.busy_poll = mode == PollMode::kHot;
+  o.busy_poll = mode == PollMode::kHot || cfg.warm_client_spins;
   o.client_name = "hpcless-experiment-invocation-overhead";
   o.connect_timeout = std::chrono::milliseconds(cfg.timeout_ms);
   o.token = cfg.token;
@@ -419,6 +419,7 @@ json InvocationOverheadConfig::to_json() const {
       {"out_dir", out_dir.string()},
       {"function", function},
       {"transport", transport},
+      {"warm_client_spins", warm_client_spins},
       {"systems", systems},
       {"sizes", sizes},
       {"modes", modes_j},

@@ -48,6 +48,9 @@ struct InvocationOverheadConfig {
   size_t later_warmup = 10;         // warm-up in later blocks (capped by `warmup`)
   size_t block = 100;               // timed invocations per block
   int32_t warm_hot_timeout_ms = 0;  // worker hot timeout for warm mode (0: always block)
+  // Warm mode's client: blocks too (false, the default), or busy-polls while only the worker
+  // blocks (as rFaaS's warm benchmark does).
+  bool warm_client_spins = false;
   int client_core = 0;              // -1: do not pin
   int server_core = 1;              // baseline servers' threads; should be the worker's core
   int timeout_ms = 10000;           // deadline of each invocation and connect
