@@ -6,7 +6,9 @@
 #   cold-start           lease -> first result, by phase
 #   idle-time            latency after idle gaps: hot, warm, lease expired, re-lease (~1 min)
 #   bench                every benchmark function at size small, cold and warm, with phases
-# It prints the tables and where the results and plots are, and takes the cluster down.
+# It prints the tables and where the results and plots are, and takes the cluster down. Then, in a
+# QEMU guest with soft-RoCE (tests/rdma-vm, about 2 minutes), hpcless hot and warm invocations
+# over RDMA against ib_write_lat, interleaved (ratios only: the guest is emulated).
 #
 # Usage: scripts/run.sh [invocation-overhead options...]  e.g. --repetitions 5000 --sizes 64,1M
 # Environment: HPCLESS_RESULTS (default results/), HPCLESS_BUILD (default build/).
@@ -74,3 +76,24 @@ lease=$("$hpcless" lease acquire --cores 1 --seconds 3600 --quiet)
 echo "run.sh: results in $out/ (summary.csv, invocations.jsonl, metadata.json, phases.png)"
 
 "$hpcless" cluster down --dir "$cluster"
+
+# RDMA in a QEMU guest with soft-RoCE (tests/rdma-vm): ib_write_lat against hpcless hot and warm
+# invocations over rxe, interleaved in one boot; ratios only (the guest is emulated).
+out="$results/rdma-$stamp"
+mkdir -p "$out"
+out_abs="$(cd "$out" && pwd)" build_abs="$(cd "$build" && pwd)"
+set +e
+HPCLESS_RDMA_BENCH_ROUNDS="${HPCLESS_RDMA_BENCH_ROUNDS:-3}" \
+  HPCLESS_RDMA_BENCH_CMD="bash $PWD/tests/rdma-vm/hpcless-series.sh $build_abs" \
+  bash tests/rdma-vm/run-in-vm.sh --timeout 900 --results "$out_abs" -- \
+  bash "$PWD/tests/rdma-vm/bench-in-vm.sh" "$out_abs" > "$out/guest.log" 2>&1
+rc=$?
+set -e
+if [ "$rc" -eq 0 ]; then
+  bash tests/rdma-vm/summarize-bench.sh "$out" | tee "$out/summary.md"
+  echo "run.sh: results in $out/ (summary.md, ib_write_lat*.csv, hpcless-r*-s*.csv, guest.log)"
+elif [ "$rc" -eq 77 ]; then
+  echo "run.sh: RDMA SKIPPED: $(grep -o 'RDMA-VM SKIP: .*' "$out/guest.log" | tail -1)"
+else
+  echo "run.sh: the RDMA benchmark failed (rc $rc); see $out/guest.log" >&2
+fi
