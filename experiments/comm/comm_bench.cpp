@@ -102,6 +102,8 @@ std::vector<std::vector<std::string>> command_lines(const CommBenchConfig& c,
            "--timeout-ms", timeout,
            "--spin-us",    std::to_string(c.channel.spin.count())};
       if (!c.channel.config_path.empty()) a.insert(a.end(), {"--config", c.channel.config_path});
+      if (c.channel.channel == "direct-rdma")
+        a.insert(a.end(), {"--rdma-address", rdma_address_for(c.channel)});
     }
     a.insert(a.end(), shared.begin(), shared.end());
     out.push_back(std::move(a));
