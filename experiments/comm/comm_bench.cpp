@@ -118,6 +118,9 @@ LaunchResult run_comm_bench(const CommBenchConfig& c) {
   if (!err.empty()) throw ConfigError(err);
   if (c.system == "hpcless" && c.self_exe.empty())
     throw ConfigError("the executable for hpcless ranks is not set");
+  // Settings every rank would reject (a missing RDMA address, a bad config file): say so once,
+  // before starting any process.
+  if (c.system == "hpcless") (void)comm_options_for(c.channel);
   LaunchOptions lo = c.launch;
   if (c.system == "mpi") {
     lo.noun = "mpirun";
