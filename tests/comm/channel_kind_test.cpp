@@ -3,7 +3,9 @@
 // nothing here opens a device.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
+#include <vector>
 
 #include "comm/channel/rdma/wire.hpp"
 #include "comm/communicator/communicator.hpp"
@@ -40,7 +42,7 @@ TEST(ChannelKindNames, AutoNeverPicksRdmaUnlessItIsACandidate) {
   EXPECT_EQ(AutoChannelOptions{}.candidates, std::vector<ChannelKind>{ChannelKind::kDirect});
 }
 
-TEST(ChannelKindNames, DirectRdmaWithoutAnAddressFailsWithAConfigError) {
+TEST(ChannelKindNames, DirectRdmaGroupOfOneNeedsNoDeviceLargerGroupsNeedAnAddress) {
   auto store = std::make_shared<rendezvous::MemoryStore>();
   CommOptions o;
   o.channel = ChannelKind::kDirectRdma;
@@ -49,6 +51,14 @@ TEST(ChannelKindNames, DirectRdmaWithoutAnAddressFailsWithAConfigError) {
   // A group of one needs no device; two ranks need the address before anything else.
   Communicator solo(0, 1, "solo", store, o);
   EXPECT_EQ(solo.channel_kind(), "direct-rdma");
+  // Messages to self, and a receive that nothing will match times out at its deadline.
+  std::vector<int32_t> msg{1, 2, 3}, got(3);
+  solo.send(msg, 0, 1);
+  solo.recv(got, 0, 1);
+  EXPECT_EQ(got, msg);
+  const uint64_t t0 = now_ns();
+  EXPECT_THROW(solo.recv(got, 0, 2, Deadline::after(std::chrono::milliseconds(50))), TimeoutError);
+  EXPECT_GE(now_ns() - t0, 49'000'000u);
   try {
     Communicator c(0, 2, "no-address", store, o);
     FAIL() << "constructed without an RDMA address";

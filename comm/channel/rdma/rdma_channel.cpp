@@ -49,13 +49,15 @@ RdmaChannel::RdmaChannel(int rank, int size, std::string group, rendezvous::Stor
     throw ConfigError("rank " + std::to_string(rank) + " is outside the group size " +
                       std::to_string(size));
   for (int i = 0; i < size; ++i) peers_[i].rank = i;
+  // Also for a group of one: a wait for a message to self that never comes sleeps in it (an
+  // empty set) until its deadline.
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) throw_system_error("epoll_create1");
   if (size_ == 1) return;  // messages to self only: no device needed
   if (options_.rdma_address.empty())
     throw ConfigError(
         "the direct-rdma channel needs the address of this host's RDMA interface "
         "(DirectOptions::rdma_address; comm-bench --rdma-address or $HPCLESS_RDMA_ADDRESS)");
-  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_) throw_system_error("epoll_create1");
   const Deadline deadline = Deadline::after(options_.connect_timeout);
   connect_mesh(store, deadline);
   // Once everyone passed this barrier, every rank has connected: the keys can go.
