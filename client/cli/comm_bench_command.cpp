@@ -22,7 +22,8 @@ void usage(FILE* out) {
   std::fprintf(
       out,
       "usage: hpcless comm-bench --op OP [--ranks N] [--system hpcless|mpi|gloo]\n"
-      "                          [--channel direct|redis|s3] [--config FILE] [-m MIN:MAX]\n"
+      "                          [--channel direct|direct-rdma|redis|s3] [--config FILE]\n"
+      "                          [--rdma-address ADDR] [-m MIN:MAX]\n"
       "                          [--sizes A,B,...] [-i ITERS] [-x WARMUP] [-W WINDOW] [--csv "
       "FILE]\n"
       "\n"
@@ -31,14 +32,16 @@ void usage(FILE* out) {
       "  --op OP            %s\n"
       "  --ranks N          processes (default 2 for latency/bandwidth, else 4)\n"
       "  --system S         hpcless (default), mpi (Open MPI, TCP on loopback) or gloo (TCP)\n"
-      "  --channel C        hpcless channel: direct (default), redis, s3\n"
+      "  --channel C        hpcless channel: direct (default), direct-rdma, redis, s3\n"
+      "  --rdma-address A   direct-rdma: IP address of this host's RDMA interface\n"
+      "                     (default $HPCLESS_RDMA_ADDRESS; see `rdma link`)\n"
       "  --config FILE      storage settings for redis/s3 (e.g. config/local.json)\n"
       "  -m MIN:MAX         message sizes, doubling (default 1:1M; reductions start at 4)\n"
       "  --sizes A,B,...    explicit message sizes instead of -m (e.g. 8,64K,4M)\n"
       "  -i ITERS, -x N     timed and warm-up iterations (default: OSU's, by size)\n"
       "  -W WINDOW          bandwidth window (default 64)\n"
       "  --csv FILE         also write the rows as CSV\n"
-      "  --spin-us US       direct channel: poll this long before sleeping (default 0)\n"
+      "  --spin-us US       direct channels: poll this long before sleeping (default 0)\n"
       "  --timeout-ms MS    deadline of every blocking call (default 60000)\n"
       "  --watchdog-s S     stop the run after S seconds (default 1800)\n"
       "  --mpirun CMD       mpirun command (default: %s)\n"
@@ -93,6 +96,8 @@ Parsed parse(int argc, char** argv) {
       c.channel.channel = v;
     } else if (k == "--config") {
       c.channel.config_path = v;
+    } else if (k == "--rdma-address") {
+      c.channel.rdma_address = v;
     } else if (k == "--spin-us") {
       c.channel.spin = std::chrono::microseconds(parse_int(v, "--spin-us", 0, 100'000'000));
     } else if (k == "--timeout-ms") {

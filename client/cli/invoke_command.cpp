@@ -95,7 +95,8 @@ int invoke_main(int argc, char** argv) {
       "group", "with --lease: invoke FUNCTION once per leased core, as the ranks of one "
       "communicator, and print one line per rank",
       cxxopts::value<std::string>())(
-      "channel", "with --group: direct, redis, s3 or auto",
+      "channel", "with --group: direct, direct-rdma (workers started with --rdma-address), "
+      "redis, s3 or auto",
       cxxopts::value<std::string>()->default_value("direct"))(
       "message-bytes", "with --group --channel auto: expected bytes per collective",
       cxxopts::value<uint64_t>()->default_value("0"))(

@@ -112,10 +112,10 @@ GroupResult Lease::invoke_group(std::string_view function,
                       " inputs were given");
   if (size > protocol::kMaxGroupSize) throw ConfigError("group too large");
   if (deadline.is_never()) throw ConfigError("a group invocation needs a deadline");
-  if (options.channel != "direct" && options.channel != "redis" && options.channel != "s3" &&
-      options.channel != "auto")
+  if (options.channel != "direct" && options.channel != "direct-rdma" &&
+      options.channel != "redis" && options.channel != "s3" && options.channel != "auto")
     throw ConfigError("unknown group channel '" + options.channel +
-                      "' (direct, redis, s3 or auto)");
+                      "' (direct, direct-rdma, redis, s3 or auto)");
   std::string rendezvous = options.rendezvous;
   if (rendezvous.empty()) {
     if (manager_ == nullptr) throw ConfigError("no rendezvous store: the lease has no manager");

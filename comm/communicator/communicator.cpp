@@ -4,6 +4,10 @@
 #include <cstring>
 #include <vector>
 
+#ifdef HPCLESS_HAVE_RDMA
+#include "comm/channel/rdma/rdma_channel.hpp"
+#endif
+
 namespace hpcless::comm {
 
 namespace {
@@ -14,6 +18,15 @@ std::unique_ptr<Channel> make_channel(int rank, int size, const std::string& gro
     case ChannelKind::kDirect:
       return std::make_unique<DirectChannel>(rank, size, group, store, options.direct,
                                              *options.tuning);
+    case ChannelKind::kDirectRdma:
+#ifdef HPCLESS_HAVE_RDMA
+      return std::make_unique<RdmaChannel>(rank, size, group, store, options.direct,
+                                           *options.tuning);
+#else
+      throw ConfigError(
+          "the direct-rdma channel is not available: this build has no RDMA support "
+          "(install libibverbs-dev and librdmacm-dev and rebuild)");
+#endif
     case ChannelKind::kRedis:
       return std::make_unique<RedisChannel>(rank, size, group, &store, options.redis);
     case ChannelKind::kS3:

@@ -21,7 +21,9 @@ int ceil_log2(int p) {
   return steps;
 }
 
-bool peer_to_peer(ChannelKind k) { return k == ChannelKind::kDirect; }
+bool peer_to_peer(ChannelKind k) {
+  return k == ChannelKind::kDirect || k == ChannelKind::kDirectRdma;
+}
 
 double number(const nlohmann::json& j, const char* field, const std::string& where) {
   if (!j.contains(field)) throw ConfigError(where + "." + field + ": missing");

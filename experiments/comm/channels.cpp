@@ -1,17 +1,31 @@
 #include "experiments/comm/channels.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "comm/base/error.hpp"
 #include "comm/storage/storage_config.hpp"
 
 namespace hpcless::experiments::comm_bench {
 
-std::vector<std::string> known_channels() { return {"direct", "redis", "s3"}; }
+std::vector<std::string> known_channels() { return {"direct", "direct-rdma", "redis", "s3"}; }
 
 std::string channel_unavailable_reason(std::string_view channel) {
   if (channel == "direct" || channel == "redis" || channel == "s3") return "";
-  return "unknown channel '" + std::string(channel) + "' (direct, redis or s3)";
+  if (channel == "direct-rdma") {
+#ifdef HPCLESS_HAVE_RDMA
+    return "";
+#else
+    return "this build has no RDMA support (install libibverbs-dev and librdmacm-dev, rebuild)";
+#endif
+  }
+  return "unknown channel '" + std::string(channel) + "' (direct, direct-rdma, redis or s3)";
+}
+
+std::string rdma_address_for(const ChannelSettings& s) {
+  if (!s.rdma_address.empty()) return s.rdma_address;
+  const char* env = std::getenv("HPCLESS_RDMA_ADDRESS");
+  return env != nullptr ? env : "";
 }
 
 comm::CommOptions comm_options_for(const ChannelSettings& s) {
@@ -21,10 +35,19 @@ comm::CommOptions comm_options_for(const ChannelSettings& s) {
   o.timeout = s.timeout;
   // Connecting waits for every rank to start; a slow exec on a loaded node must not fail it.
   const auto connect = std::max(s.timeout, std::chrono::milliseconds(30'000));
-  if (s.channel == "direct") {
+  if (s.channel == "direct" || s.channel == "direct-rdma") {
     o.channel = comm::ChannelKind::kDirect;
     o.direct.spin = s.spin;
     o.direct.connect_timeout = connect;
+    if (s.channel == "direct-rdma") {
+      o.channel = comm::ChannelKind::kDirectRdma;
+      o.direct.rdma_address = rdma_address_for(s);
+      if (o.direct.rdma_address.empty())
+        throw ConfigError(
+            "the direct-rdma channel needs the IP address of this host's RDMA interface: "
+            "--rdma-address ADDR or $HPCLESS_RDMA_ADDRESS (`rdma link` lists the devices and "
+            "their netdevs)");
+    }
     return o;
   }
   if (s.config_path.empty())

@@ -37,7 +37,9 @@ void usage(FILE* out) {
       "  --rounds R         runs of every series per operation (default 3); medians reported\n"
       "  --config FILE      storage settings for redis/s3 (e.g. config/local.json)\n"
       "  --start-services   start a redis-server and an s3rver for redis/s3 (free ports)\n"
-      "  --spin-us US       polling time of the direct-spin series (default 100000)\n"
+      "  --spin-us US       polling time of the *-spin series (default 100000)\n"
+      "  --rdma-address A   direct-rdma series: IP address of this host's RDMA interface\n"
+      "                     (default $HPCLESS_RDMA_ADDRESS)\n"
       "  --mpirun CMD       mpirun command (default: %s)\n"
       "  --mpi-args ARGS    extra mpirun arguments for the mpi series\n"
       "  --timeout-ms MS    deadline of every blocking call (default 60000)\n"
@@ -104,6 +106,8 @@ int comm_experiment_main(int argc, char** argv) {
         c.rounds = osu::parse_count(v, "--rounds", 1);
       } else if (k == "--config") {
         c.config_path = v;
+      } else if (k == "--rdma-address") {
+        c.rdma_address = v;
       } else if (k == "--spin-us") {
         c.spin = std::chrono::microseconds(osu::parse_count(v, "--spin-us", 0));
       } else if (k == "--mpirun") {

@@ -102,6 +102,8 @@ std::vector<std::vector<std::string>> command_lines(const CommBenchConfig& c,
            "--timeout-ms", timeout,
            "--spin-us",    std::to_string(c.channel.spin.count())};
       if (!c.channel.config_path.empty()) a.insert(a.end(), {"--config", c.channel.config_path});
+      if (c.channel.channel == "direct-rdma")
+        a.insert(a.end(), {"--rdma-address", rdma_address_for(c.channel)});
     }
     a.insert(a.end(), shared.begin(), shared.end());
     out.push_back(std::move(a));
@@ -116,6 +118,9 @@ LaunchResult run_comm_bench(const CommBenchConfig& c) {
   if (!err.empty()) throw ConfigError(err);
   if (c.system == "hpcless" && c.self_exe.empty())
     throw ConfigError("the executable for hpcless ranks is not set");
+  // Settings every rank would reject (a missing RDMA address, a bad config file): say so once,
+  // before starting any process.
+  if (c.system == "hpcless") (void)comm_options_for(c.channel);
   LaunchOptions lo = c.launch;
   if (c.system == "mpi") {
     lo.noun = "mpirun";

@@ -14,6 +14,7 @@ comm::CostModel fit_cost_model(const CommExperimentOutcome& out, const CommExper
                                                        {"latency", comm::OpClass::kP2p}};
   const std::pair<comm::ChannelKind, std::vector<const char*>> channels[] = {
       {comm::ChannelKind::kDirect, {"direct", "direct-spin"}},
+      {comm::ChannelKind::kDirectRdma, {"direct-rdma", "direct-rdma-spin"}},
       {comm::ChannelKind::kRedis, {"redis"}},
       {comm::ChannelKind::kS3, {"s3"}}};
   for (const auto& [op, cls] : ops) {

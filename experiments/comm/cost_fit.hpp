@@ -10,7 +10,8 @@
 
 namespace hpcless::experiments::comm_bench {
 
-// Series -> channel: "direct" (else "direct-spin") -> direct, "redis", "s3". Operation ->
+// Series -> channel: "direct" (else "direct-spin") -> direct, "direct-rdma" (else
+// "direct-rdma-spin") -> direct-rdma, "redis", "s3". Operation ->
 // class: allreduce -> allreduce, bcast -> bcast, latency -> p2p (2 ranks). Entries without a
 // measured value keep the defaults. `fitted` (optional) receives "channel/op" of every entry fit.
 comm::CostModel fit_cost_model(const CommExperimentOutcome& out, const CommExperimentConfig& c,

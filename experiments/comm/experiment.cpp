@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -32,16 +33,26 @@ struct SeriesStyle {
   int point_type;
 };
 constexpr SeriesStyle kStyles[] = {
-    {"direct", "#d62728", 7}, {"direct-spin", "#ff7f0e", 9}, {"redis", "#8c564b", 11},
-    {"s3", "#7f7f7f", 13},    {"mpi", "#1f77b4", 5},         {"mpi-spin", "#17becf", 15},
+    {"direct", "#d62728", 7},      {"direct-spin", "#ff7f0e", 9},
+    {"direct-rdma", "#9467bd", 4}, {"direct-rdma-spin", "#e377c2", 6},
+    {"redis", "#8c564b", 11},      {"s3", "#7f7f7f", 13},
+    {"mpi", "#1f77b4", 5},         {"mpi-spin", "#17becf", 15},
     {"gloo", "#2ca02c", 3},
 };
 
 bool is_hpcless_series(const std::string& s) {
-  return s == "direct" || s == "direct-spin" || s == "redis" || s == "s3";
+  return s == "direct" || s == "direct-spin" || s == "direct-rdma" || s == "direct-rdma-spin" ||
+         s == "redis" || s == "s3";
 }
 
-std::string channel_of(const std::string& s) { return s == "direct-spin" ? "direct" : s; }
+bool is_spin_series(const std::string& s) {
+  return s == "direct-spin" || s == "direct-rdma-spin";
+}
+
+// The channel of a series: "-spin" is a waiting policy, not a channel.
+std::string channel_of(const std::string& s) {
+  return is_spin_series(s) ? s.substr(0, s.size() - 5) : s;
+}
 
 void write_text(const fs::path& path, const std::string& content) {
   const fs::path tmp = path.string() + ".tmp";
@@ -149,7 +160,8 @@ CommBenchConfig bench_config(const CommExperimentConfig& c, const std::string& s
     b.system = "hpcless";
     b.channel.channel = channel_of(series);
     b.channel.config_path = c.config_path;
-    if (series == "direct-spin") b.channel.spin = c.spin;
+    b.channel.rdma_address = c.rdma_address;
+    if (is_spin_series(series)) b.channel.spin = c.spin;
   } else if (series == "mpi" || series == "mpi-spin") {
     b.system = "mpi";
     b.mpi_args = std::string("--mca mpi_yield_when_idle ") + (series == "mpi" ? "1" : "0");
@@ -288,6 +300,7 @@ json CommExperimentConfig::to_json() const {
   j["mpirun"] = mpirun;
   j["mpi_args"] = mpi_args;
   j["direct_spin_us"] = spin.count();
+  j["rdma_address"] = rdma_address;
   j["timeout_ms"] = timeout.count();
   j["watchdog_ms"] = watchdog.count();
   return j;
@@ -332,6 +345,14 @@ CommExperimentConfig normalized(CommExperimentConfig c) {
     if ((s == "redis" || s == "s3") && c.config_path.empty() && !c.start_services)
       throw ConfigError("series '" + s +
                         "' needs --config FILE with its storage settings, or --start-services");
+    if (channel_of(s) == "direct-rdma" && c.rdma_address.empty()) {
+      const char* env = std::getenv("HPCLESS_RDMA_ADDRESS");
+      if (env == nullptr || *env == '\0')
+        throw ConfigError("series '" + s +
+                          "' needs --rdma-address ADDR (or $HPCLESS_RDMA_ADDRESS): the IP "
+                          "address of this host's RDMA interface");
+      c.rdma_address = env;
+    }
     const std::string why = system_unavailable_reason(bench_config(c, s, c.ops.front()));
     if (!why.empty()) throw ConfigError("series '" + s + "': " + why);
     if (std::find(uniq.begin(), uniq.end(), s) == uniq.end()) uniq.push_back(s);
@@ -476,7 +497,9 @@ CommExperimentOutcome run_comm_experiment(const CommExperimentConfig& config, st
     table += "# comm experiment: " + std::to_string(c.ranks) + " ranks as processes on " +
              std::to_string(cores) + " cores" +
              (static_cast<unsigned>(c.ranks) > cores ? " (oversubscribed)" : "") +
-             ", loopback TCP, " + std::to_string(c.rounds) + " round(s)\n";
+             ", loopback TCP" +
+             (c.rdma_address.empty() ? std::string() : " (direct-rdma: RDMA at " + c.rdma_address + ")") +
+             ", " + std::to_string(c.rounds) + " round(s)\n";
     table += "# value: median over rounds of OSU Avg Latency (us); bandwidth: MB/s\n";
     char head[512];
     int n = std::snprintf(head, sizeof(head), "%-10s %10s", "# op", "size");
@@ -578,11 +601,18 @@ CommExperimentOutcome run_comm_experiment(const CommExperimentConfig& config, st
   cond["oversubscribed"] = static_cast<unsigned>(c.ranks) > cores;
   cond["loadavg_before"] = load_before;
   cond["loadavg_after"] = loadavg();
-  cond["transport"] = "TCP over loopback (127.0.0.1) for every system";
+  cond["transport"] = "TCP over loopback (127.0.0.1) for every system, except the direct-rdma "
+                      "series: RDMA (RC queue pairs) on the device at " +
+                      (c.rdma_address.empty() ? std::string("-") : c.rdma_address);
   cond["waiting"] = {
       {"direct", "hpcless direct channel: waits sleep in ppoll at once (DirectOptions::spin 0)"},
       {"direct-spin", "hpcless direct channel: polls with sched_yield for " +
                           std::to_string(c.spin.count()) + " us before sleeping"},
+      {"direct-rdma", "hpcless direct channel over RDMA: waits sleep in epoll on the completion "
+                      "channels at once"},
+      {"direct-rdma-spin", "hpcless direct channel over RDMA: polls the completion queues with "
+                           "sched_yield for " +
+                               std::to_string(c.spin.count()) + " us before sleeping"},
       {"mpi", "Open MPI ob1/tcp: progress loop polls, sched_yield when idle (yield_when_idle 1)"},
       {"mpi-spin", "Open MPI ob1/tcp: progress loop polls without yielding (yield_when_idle 0)"},
       {"gloo", "Gloo tcp: a device thread runs epoll; the caller blocks on a condition variable"}};

@@ -7,7 +7,8 @@
 // OSU "Avg Latency" (bandwidth: MB/s) of its runs.
 //
 // Series: direct (hpcless direct channel, waits sleep in ppoll), direct-spin (the same, polling
-// with sched_yield before sleeping), redis and s3 (hpcless object-store channels, when available
+// with sched_yield before sleeping), direct-rdma and direct-rdma-spin (the direct channel over
+// RDMA, sleeping in epoll at once or after polling; need an RDMA device), redis and s3 (hpcless object-store channels, when available
 // and configured), mpi (Open MPI, TCP BTL, mpi_yield_when_idle 1), mpi-spin (the same with
 // mpi_yield_when_idle 0), gloo (Gloo TCP transport; waits block on a condition variable).
 //
@@ -39,7 +40,8 @@ struct CommExperimentConfig {
   int rounds = 3;
   std::string mpirun;                       // empty: kDefaultMpirun
   std::string mpi_args;                     // appended to every mpi series' mpirun
-  std::chrono::microseconds spin{100'000};  // direct-spin's polling time
+  std::chrono::microseconds spin{100'000};  // direct-spin's (and direct-rdma-spin's) polling time
+  std::string rdma_address;  // direct-rdma series: RDMA interface address ($HPCLESS_RDMA_ADDRESS)
   std::chrono::milliseconds timeout{60'000};
   std::chrono::milliseconds watchdog{std::chrono::minutes(15)};  // per run
   std::string self_exe;  // the hpcless executable (ranks run `<exe> comm-bench`)

@@ -98,7 +98,8 @@ class HpclessBackend {
 
 std::string hpcless_system_label(const ChannelSettings& s) {
   std::string label = "hpcless-" + s.channel;
-  if (s.channel == "direct" && s.spin.count() > 0) label += "-spin";
+  if ((s.channel == "direct" || s.channel == "direct-rdma") && s.spin.count() > 0)
+    label += "-spin";
   return label;
 }
 

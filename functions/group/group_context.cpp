@@ -76,8 +76,17 @@ comm::Communicator& Group::communicator() {
   const auto kind = comm::channel_kind_from_string(info_.channel.empty() ? "direct" : info_.channel);
   if (!kind) throw ConfigError("group '" + info_.group + "': unknown channel '" + info_.channel + "'");
   o.channel = *kind;
+  if (o.channel == comm::ChannelKind::kDirectRdma) {
+    // The worker's RDMA address (hpcless-executor --rdma-address; the worker exports it).
+    const char* rdma = std::getenv("HPCLESS_RDMA_ADDRESS");
+    if (rdma == nullptr || *rdma == '\0')
+      throw ConfigError("group '" + info_.group +
+                        "' asks for the direct-rdma channel, but this worker has no RDMA address "
+                        "(start hpcless-executor with --rdma-address)");
+    o.direct.rdma_address = rdma;
+  }
   const char* storage_path = std::getenv("HPCLESS_STORAGE_CONFIG");
-  if (o.channel != comm::ChannelKind::kDirect) {
+  if (o.channel != comm::ChannelKind::kDirect && o.channel != comm::ChannelKind::kDirectRdma) {
     // Redis and S3 come from the worker's storage configuration, like the functions' storage.
     storage::StorageConfig sc;
     if (storage_path != nullptr && *storage_path != '\0')

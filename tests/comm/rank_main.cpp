@@ -1,5 +1,6 @@
 // comm_test_rank: one rank of a multi-process test. The test starts one per rank.
 //   comm_test_rank --store HOST:PORT --group NAME --rank R --size P --scenario S [--timeout-ms N]
+//                  [--channel direct|direct-rdma]   (direct-rdma: $HPCLESS_RDMA_ADDRESS)
 // Scenarios:
 //   battery         every collective checked (tests/comm/support/battery.hpp)
 //   allreduce_loop  publishes "ready/<rank>" after the first allreduce, then loops until an error
@@ -23,7 +24,7 @@ using namespace hpcless::comm;
 namespace {
 
 struct Args {
-  std::string store, group, scenario;
+  std::string store, group, scenario, channel = "direct";
   int rank = -1, size = 0;
   int timeout_ms = 20'000;
 };
@@ -39,6 +40,8 @@ Args parse(int argc, char** argv) {
       a.group = v;
     else if (k == "--scenario")
       a.scenario = v;
+    else if (k == "--channel")
+      a.channel = v;
     else if (k == "--rank")
       a.rank = std::atoi(v);
     else if (k == "--size")
@@ -87,6 +90,13 @@ int main(int argc, char** argv) {
     o.timeout = std::chrono::milliseconds(args.timeout_ms);
     o.direct.connect_timeout = std::chrono::seconds(20);
     o.tuning = CollectiveTuning{};
+    const auto kind = channel_kind_from_string(args.channel);
+    if (!kind) {
+      std::fprintf(stderr, "unknown channel %s\n", args.channel.c_str());
+      return 2;
+    }
+    o.channel = *kind;
+    if (const char* rdma = std::getenv("HPCLESS_RDMA_ADDRESS")) o.direct.rdma_address = rdma;
     Communicator c(args.rank, args.size, args.group, store, o);
     if (args.scenario == "battery") {
       testing::BatteryOptions bo;

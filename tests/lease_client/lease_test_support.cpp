@@ -105,7 +105,8 @@ client::ManagerOptions ManagerProcess::options(const std::string& token) const {
 
 ExecutorProcess::ExecutorProcess(const ManagerProcess& manager, const std::string& name,
                                  const std::string& cores, int grace_ms,
-                                 const std::string& package) {
+                                 const std::string& package,
+                                 const std::vector<std::string>& extra_args) {
   const fs::path ready = dir_.path() / "ready";
   const fs::path log = dir_.path() / "executor.log";
   executor::SpawnOptions o;
@@ -128,6 +129,7 @@ ExecutorProcess::ExecutorProcess(const ManagerProcess& manager, const std::strin
             ready.string(),
             "--log-dir",
             dir_.path().string()};
+  o.argv.insert(o.argv.end(), extra_args.begin(), extra_args.end());
   o.extra_env = {std::string("HPCLESS_API_TOKEN=") + kApiToken,
                  std::string("HPCLESS_TOKEN_SECRET=") + kTokenSecret};
   o.stdout_path = log.string();

@@ -62,9 +62,11 @@ class ManagerProcess {
 // waits for its ready file, up to 20 s).
 class ExecutorProcess {
  public:
-  // `package`: the package the executor serves (empty: the core functions).
+  // `package`: the package the executor serves (empty: the core functions); `extra_args` are
+  // appended to its command line (e.g. {"--rdma-address", ADDR}).
   ExecutorProcess(const ManagerProcess& manager, const std::string& name, const std::string& cores,
-                  int grace_ms = 2000, const std::string& package = "");
+                  int grace_ms = 2000, const std::string& package = "",
+                  const std::vector<std::string>& extra_args = {});
   ~ExecutorProcess();
   ExecutorProcess(const ExecutorProcess&) = delete;
   ExecutorProcess& operator=(const ExecutorProcess&) = delete;

@@ -52,6 +52,13 @@ struct DirectOptions {
   // Measured on 4 ranks / 2 vCPUs: 8-byte bcast 52 -> 11 us, allreduce 87 -> 53 us (see
   // docs/communication.md). 0 = always block at once.
   std::chrono::microseconds spin{50};
+
+  // The same channel over RDMA (ChannelKind::kDirectRdma, comm/channel/rdma): the numeric IP
+  // address of this host's RDMA interface (the netdev under rxe0, mlx5_0, ...); every rank
+  // listens there. Required for that kind; connect_timeout and spin apply to it as well.
+  std::string rdma_address;
+  // Registered receive slots of 64 KiB per peer link: the data a peer may have in flight.
+  uint32_t rdma_slots = 16;
 };
 
 class DirectChannel final : public PeerChannel {

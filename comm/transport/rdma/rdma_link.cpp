@@ -625,47 +625,84 @@ bool RdmaLink::wait_send_room(bool need_stage, Deadline deadline,
 
 SendStatus RdmaLink::send_frame(const protocol::Header& h, std::span<const std::byte> payload,
                                 Deadline deadline, transport::BlockedHook on_blocked) {
+  return send_gather(h, {}, payload, deadline, on_blocked);
+}
+
+SendStatus RdmaLink::send_gather(const protocol::Header& h, std::span<const std::byte> prefix,
+                                 std::span<const std::byte> payload, Deadline deadline,
+                                 transport::BlockedHook on_blocked) {
   if (closed_) return SendStatus::kClosed;
   std::byte head[protocol::kMaxHeaderSize + kMaxInline];
   const size_t hlen = protocol::encode_header(h, {head, protocol::kMaxHeaderSize});
-  const size_t total = hlen + payload.size();
+  const size_t total = hlen + prefix.size() + payload.size();
   SendStatus st = SendStatus::kOk;
   if (!poll_send()) return SendStatus::kClosed;
 
   // Small frames: inline, straight from the stack (the device copies at post time).
   if (total <= inline_max_) {
     if (!wait_send_room(false, deadline, on_blocked, st)) return st;
-    if (!payload.empty()) std::memcpy(head + hlen, payload.data(), payload.size());
+    if (!prefix.empty()) std::memcpy(head + hlen, prefix.data(), prefix.size());
+    if (!payload.empty())
+      std::memcpy(head + hlen + prefix.size(), payload.data(), payload.size());
     if (!post_write(static_cast<uint32_t>(kWrNoStage), head, static_cast<uint32_t>(total),
                     kImmData | kImmLast | take_owed(), true))
       return SendStatus::kClosed;
     return SendStatus::kOk;
   }
 
-  // Otherwise fragments through the registered staging slots.
-  size_t sent = 0;  // bytes of header + payload already posted
+  // Otherwise fragments through the registered staging slots. The frame is the concatenation
+  // header | prefix | payload; copy_out copies bytes [off, off + n) of it.
+  const std::span<const std::byte> parts[3] = {{head, hlen}, prefix, payload};
+  auto copy_out = [&parts](std::byte* dst, size_t off, size_t n) {
+    for (const auto& part : parts) {
+      if (n == 0) break;
+      if (off >= part.size()) {
+        off -= part.size();
+        continue;
+      }
+      const size_t k = std::min(n, part.size() - off);
+      std::memcpy(dst, part.data() + off, k);
+      dst += k;
+      n -= k;
+      off = 0;
+    }
+  };
+  size_t sent = 0;  // bytes of the frame already posted
   while (sent < total) {
     if (!wait_send_room(true, deadline, on_blocked, st)) return st;
     const uint32_t stage = stage_next_;
     stage_next_ = (stage_next_ + 1) % slots_;
     std::byte* dst = stage_slot(stage);
     const size_t frag = std::min<size_t>(frag_bytes_, total - sent);
-    size_t filled = 0;
-    if (sent < hlen) {
-      const size_t hpart = std::min(hlen - sent, frag);
-      std::memcpy(dst, head + sent, hpart);
-      filled = hpart;
-    }
-    if (filled < frag) {
-      const size_t off = sent + filled - hlen;
-      std::memcpy(dst + filled, payload.data() + off, frag - filled);
-    }
+    copy_out(dst, sent, frag);
     sent += frag;
     const uint32_t imm = kImmData | (sent == total ? kImmLast : 0) | take_owed();
     stage_busy_[stage] = 1;
     if (!post_write(stage, dst, static_cast<uint32_t>(frag), imm, false)) return SendStatus::kClosed;
   }
   return SendStatus::kOk;
+}
+
+bool RdmaLink::send_room(size_t frame_bytes) {
+  if (closed_ || !poll_send() || !poll_recv()) return false;
+  if (frame_bytes > frag_bytes_) return false;  // several fragments: send_frame() would wait
+  const bool need_stage = frame_bytes > inline_max_;
+  return credits_ > 0 && sq_outstanding_ + 2 <= sq_depth_ &&
+         (!need_stage || stage_busy_[stage_next_] == 0);
+}
+
+bool RdmaLink::flush_sends(Deadline deadline) {
+  uint32_t spins = 0;
+  while (true) {
+    if (!poll_send()) return false;
+    if (sq_outstanding_ == 0) return true;
+    // The peer's adapter acknowledges within microseconds; yield now and then for the owner's
+    // peers on an oversubscribed node.
+    if ((++spins & 63u) == 0) {
+      if (deadline.expired()) return false;
+      sched_yield();
+    }
+  }
 }
 
 // ---- listener ----------------------------------------------------------------------------

@@ -97,6 +97,30 @@ class RdmaLink final : public transport::FrameLink {
   transport::SendStatus send_frame(const protocol::Header& h, std::span<const std::byte> payload,
                                    Deadline deadline, transport::BlockedHook on_blocked) override;
   using FrameLink::send_frame;
+  // send_frame() with the payload in two pieces (a small prefix, then the caller's data) that
+  // travel back to back as one payload, so that the caller need not join them in a copy first.
+  // h.payload_len must be prefix.size() + payload.size().
+  transport::SendStatus send_gather(const protocol::Header& h, std::span<const std::byte> prefix,
+                                    std::span<const std::byte> payload, Deadline deadline,
+                                    transport::BlockedHook on_blocked = {});
+
+  // For owners that queue frames themselves and must never block in send_frame() (the
+  // communication channel's progress engine): whether a frame of `frame_bytes` encoded bytes
+  // (header included) that fits one fragment would be posted at once: a credit, send-queue room
+  // and, unless it goes inline, a free staging slot. Reaps send completions and harvests receive
+  // completions (which carry credits) first; no system call. False on a broken link.
+  bool send_room(size_t frame_bytes);
+  // Bytes of one fragment (header included): min(own, peer) slot size. A frame of at most this
+  // size travels as one RDMA write and is handed out in place, without reassembly.
+  uint32_t fragment_bytes() const noexcept { return frag_bytes_; }
+  // Send credits held (peer slots known to be free), as of the last completion harvest.
+  uint32_t credits() const noexcept { return credits_; }
+  // Waits until every posted write has completed, i.e. reached the peer's memory, so that a
+  // shutdown right after cannot drop them (destroying a QP flushes writes still in flight).
+  // False when the link failed or the deadline passed first.
+  bool flush_sends(Deadline deadline);
+  // True once the link failed or was shut down (failure() says why).
+  bool broken() const noexcept { return closed_; }
 
   bool prepare_wait() override;
   bool wait_readable(Deadline deadline) override;
