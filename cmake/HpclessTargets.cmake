@@ -41,3 +41,12 @@ endfunction()
 function(hpcless_control_code target)
   target_compile_options(${target} PRIVATE $<$<OR:$<CONFIG:Release>,$<CONFIG:RelWithDebInfo>>:-O1>)
 endfunction()
+
+# Test executables by ctest label. Every executable whose tests carry <label> is registered here;
+# tests/CMakeLists.txt turns the lists into the targets hpcless_tests_<label>, which build exactly
+# what `ctest -L <label>` runs (the executables, and through their add_dependencies the programs
+# and packages they start). Configure fails if a GoogleTest executable is not registered.
+function(hpcless_test_executable target label)
+  set_property(GLOBAL APPEND PROPERTY HPCLESS_TEST_LABELS ${label})
+  set_property(GLOBAL APPEND PROPERTY HPCLESS_TEST_EXECUTABLES_${label} ${target})
+endfunction()
