@@ -1,4 +1,4 @@
-# Per-target defaults: language level, warnings as errors, optional sanitizers.
+# Per-target defaults: language level, warnings as errors, optional sanitizers and unity builds.
 # Every hpcless target calls hpcless_target_defaults(); nothing is set globally.
 
 function(hpcless_target_defaults target)
@@ -21,6 +21,15 @@ function(hpcless_target_defaults target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
                                              -fno-sanitize-recover=undefined -g1)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+  if(HPCLESS_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON)
+    # GCC applies -Wsubobject-linkage (a class with a member of a type from an anonymous
+    # namespace) to classes defined outside the main file, meant for headers; in a unity build
+    # every source is an included file. Builds without HPCLESS_UNITY_BUILD keep the warning.
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+    endif()
   endif()
 endfunction()
 
