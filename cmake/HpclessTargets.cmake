@@ -1,4 +1,4 @@
-# Per-target defaults: language level, warnings as errors, optional sanitizers.
+# Per-target defaults: language level, warnings as errors, optional sanitizers and unity builds.
 # Every hpcless target calls hpcless_target_defaults(); nothing is set globally.
 
 function(hpcless_target_defaults target)
@@ -22,6 +22,15 @@ function(hpcless_target_defaults target)
                                              -fno-sanitize-recover=undefined -g1)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
+  if(HPCLESS_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON)
+    # GCC applies -Wsubobject-linkage (a class with a member of a type from an anonymous
+    # namespace) to classes defined outside the main file, meant for headers; in a unity build
+    # every source is an included file. Builds without HPCLESS_UNITY_BUILD keep the warning.
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+    endif()
+  endif()
 endfunction()
 
 # Libraries keep headers next to their sources; consumers include "comm/..." etc. from the
@@ -40,4 +49,13 @@ endfunction()
 # (measured: cluster_command.cpp 15.3 s at -O3, 9.1 s at -O1). Debug builds are left alone.
 function(hpcless_control_code target)
   target_compile_options(${target} PRIVATE $<$<OR:$<CONFIG:Release>,$<CONFIG:RelWithDebInfo>>:-O1>)
+endfunction()
+
+# Test executables by ctest label. Every executable whose tests carry <label> is registered here;
+# tests/CMakeLists.txt turns the lists into the targets hpcless_tests_<label>, which build exactly
+# what `ctest -L <label>` runs (the executables, and through their add_dependencies the programs
+# and packages they start). Configure fails if a GoogleTest executable is not registered.
+function(hpcless_test_executable target label)
+  set_property(GLOBAL APPEND PROPERTY HPCLESS_TEST_LABELS ${label})
+  set_property(GLOBAL APPEND PROPERTY HPCLESS_TEST_EXECUTABLES_${label} ${target})
 endfunction()

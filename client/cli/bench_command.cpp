@@ -34,7 +34,7 @@ namespace {
 
 using bench::SizeClass;
 
-void usage(FILE* out) {
+void bench_usage(FILE* out) {
   std::fprintf(out,
                "usage: hpcless bench <command> [options]\n\n"
                "commands:\n"
@@ -246,7 +246,7 @@ int run_main(int argc, char** argv) {
 
 int bench_main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
-    usage(argc < 2 ? stderr : stdout);
+    bench_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kClusterUsage =
     "usage: hpcless cluster <command> [options]\n"
     "\n"
     "commands:\n"
@@ -550,16 +550,16 @@ int cluster_status(const cxxopts::ParseResult& args) {
 
 int cluster_main(int argc, char** argv) {
   if (argc < 2) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kClusterUsage, stderr);
     return 2;
   }
   const std::string cmd = argv[1];
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    std::fputs(kUsage, stdout);
+    std::fputs(kClusterUsage, stdout);
     return 0;
   }
   if (cmd != "up" && cmd != "down" && cmd != "status") {
-    std::fprintf(stderr, "hpcless cluster: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    std::fprintf(stderr, "hpcless cluster: unknown command '%s'\n\n%s", cmd.c_str(), kClusterUsage);
     return 2;
   }
   const std::string prog = "hpcless cluster " + cmd;

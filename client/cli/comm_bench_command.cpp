@@ -18,7 +18,7 @@ namespace cb = experiments::comm_bench;
 
 constexpr const char* kProgram = "hpcless comm-bench";
 
-void usage(FILE* out) {
+void comm_bench_usage(FILE* out) {
   std::fprintf(
       out,
       "usage: hpcless comm-bench --op OP [--ranks N] [--system hpcless|mpi|gloo]\n"
@@ -136,7 +136,7 @@ int comm_bench_main(int argc, char** argv) {
     return 2;
   }
   if (p.help) {
-    usage(stdout);
+    comm_bench_usage(stdout);
     return 0;
   }
   auto& c = p.config;

@@ -18,7 +18,7 @@ namespace {
 
 using client::LeaseInfo;
 
-constexpr const char* kUsage =
+constexpr const char* kLeaseUsage =
     "usage: hpcless lease <command> [options]\n"
     "\n"
     "commands:\n"
@@ -282,16 +282,16 @@ client::ManagerOptions manager_options(const cxxopts::ParseResult& args) {
 
 int lease_main(int argc, char** argv) {
   if (argc < 2) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kLeaseUsage, stderr);
     return 2;
   }
   const std::string cmd = argv[1];
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    std::fputs(kUsage, stdout);
+    std::fputs(kLeaseUsage, stdout);
     return 0;
   }
   if (cmd != "acquire" && cmd != "renew" && cmd != "release" && cmd != "show" && cmd != "list") {
-    std::fprintf(stderr, "hpcless lease: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    std::fprintf(stderr, "hpcless lease: unknown command '%s'\n\n%s", cmd.c_str(), kLeaseUsage);
     return 2;
   }
   const std::string prog = "hpcless lease " + cmd;

@@ -14,7 +14,7 @@ namespace hpcless::cli {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kNodeUsage =
     "usage: hpcless node list [--json] [--wait-alive N [--timeout-s T]]\n"
     "\n"
     "Lists the nodes registered with the manager (--manager URL or $HPCLESS_MANAGER).\n"
@@ -88,11 +88,11 @@ int list(int argc, char** argv) {
 int node_main(int argc, char** argv) {
   try {
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-      std::fputs(kUsage, argc < 2 ? stderr : stdout);
+      std::fputs(kNodeUsage, argc < 2 ? stderr : stdout);
       return argc < 2 ? 2 : 0;
     }
     if (std::string(argv[1]) != "list") {
-      std::fprintf(stderr, "hpcless node: unknown command '%s'\n%s", argv[1], kUsage);
+      std::fprintf(stderr, "hpcless node: unknown command '%s'\n%s", argv[1], kNodeUsage);
       return 2;
     }
     return list(argc - 1, argv + 1);

@@ -20,7 +20,7 @@ namespace hpcless::cli {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kSlurmUsage =
     "usage: hpcless slurm submit EXPERIMENT [options] [-- EXPERIMENT-OPTIONS...]\n"
     "\n"
     "Submits slurm/hpcless-cluster.sbatch: the manager on the first node, one executor per\n"
@@ -120,7 +120,7 @@ int submit(int argc, char** argv) {
     }
   const auto args = opts.parse(own, argv);
   if (args.count("help")) {
-    std::printf("%s\n%s\n", kUsage, opts.help().c_str());
+    std::printf("%s\n%s\n", kSlurmUsage, opts.help().c_str());
     return 0;
   }
   const auto& rest = args.unmatched();
@@ -234,11 +234,11 @@ std::string experiment_command(const std::string& hpcless, const std::string& ex
 int slurm_main(int argc, char** argv) {
   try {
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-      std::fputs(kUsage, argc < 2 ? stderr : stdout);
+      std::fputs(kSlurmUsage, argc < 2 ? stderr : stdout);
       return argc < 2 ? 2 : 0;
     }
     if (std::string(argv[1]) != "submit") {
-      std::fprintf(stderr, "hpcless slurm: unknown command '%s'\n%s", argv[1], kUsage);
+      std::fprintf(stderr, "hpcless slurm: unknown command '%s'\n%s", argv[1], kSlurmUsage);
       return 2;
     }
     return submit(argc - 1, argv + 1);

@@ -13,6 +13,15 @@ std::string package_path(const bench::BenchmarkSpec& spec) {
   return std::string(HPCLESS_PACKAGES_DIR) + "/" + spec.package;
 }
 
+const bench::BenchmarkSpec& spec(const char* name) { return bench::all_benchmarks().find(name); }
+
+itest::ExecutorOptions options_for(const bench::BenchmarkSpec& s, uint32_t workers) {
+  itest::ExecutorOptions o;
+  o.package = package_path(s);
+  o.workers = workers;
+  return o;
+}
+
 Storage::Storage() : server_({"bench"}), dir_("hpcless-bench-compute") {
   storage::S3Config c = server_.config("bench");
   // The functions' client: generous timeouts (sanitizer builds are slow), a few retries.

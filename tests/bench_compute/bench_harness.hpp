@@ -27,6 +27,12 @@ namespace hpcless::benchtest {
 // Absolute path of a benchmark's package in the build tree.
 std::string package_path(const bench::BenchmarkSpec& spec);
 
+// The registered benchmark `name`.
+const bench::BenchmarkSpec& spec(const char* name);
+
+// A standalone executor serving the benchmark's package with `workers` workers.
+itest::ExecutorOptions options_for(const bench::BenchmarkSpec& s, uint32_t workers = 1);
+
 // An s3rver holding bucket "bench", a client for the test side, and HPCLESS_STORAGE_CONFIG set to
 // a config file for that server, so that executors started while it lives give their functions
 // this storage (the previous value is restored on destruction).

@@ -22,15 +22,6 @@ using bench::SizeClass;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const bench::BenchmarkSpec& spec(const char* name) { return bench::all_benchmarks().find(name); }
-
-itest::ExecutorOptions options_for(const bench::BenchmarkSpec& s, uint32_t workers = 1) {
-  itest::ExecutorOptions o;
-  o.package = package_path(s);
-  o.workers = workers;
-  return o;
-}
-
 // One corruption per benchmark: a plausible-looking output with one wrong number.
 using Corruption = std::function<void(json&)>;
 const std::map<std::string, std::vector<Corruption>>& corruptions() {

@@ -17,14 +17,6 @@ using bench::SizeClass;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const bench::BenchmarkSpec& spec(const char* name) { return bench::all_benchmarks().find(name); }
-
-itest::ExecutorOptions options_for(const bench::BenchmarkSpec& s) {
-  itest::ExecutorOptions o;
-  o.package = package_path(s);
-  return o;
-}
-
 void expect_ok_with_io_phases(const Outcome& o, const std::string& name) {
   ASSERT_TRUE(o.result.ok()) << name << ": " << o.result.error_message();
   EXPECT_TRUE(o.validation.ok) << o.validation.message;

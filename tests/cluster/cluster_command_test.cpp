@@ -21,6 +21,7 @@ namespace hpcless {
 namespace {
 
 namespace fs = std::filesystem;
+using ltest::bytes;
 using nlohmann::json;
 
 bool pid_alive(pid_t pid) {
@@ -50,12 +51,6 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
   for (const auto& e : env)
     if (e.rfind(key + "=", 0) == 0) return e.substr(key.size() + 1);
   return {};
-}
-
-std::vector<std::byte> bytes(std::string_view s) {
-  std::vector<std::byte> b(s.size());
-  for (size_t i = 0; i < s.size(); ++i) b[i] = static_cast<std::byte>(s[i]);
-  return b;
 }
 
 // Brings a cluster up in `dir` and takes it down at the end whatever happened.

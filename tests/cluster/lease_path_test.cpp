@@ -20,11 +20,7 @@ using client::LeaseClient;
 using client::LeaseRequest;
 using protocol::Status;
 
-std::vector<std::byte> bytes(std::string_view s) {
-  std::vector<std::byte> b(s.size());
-  for (size_t i = 0; i < s.size(); ++i) b[i] = static_cast<std::byte>(s[i]);
-  return b;
-}
+using ltest::bytes;
 
 Deadline soon() { return Deadline::after(std::chrono::seconds(10)); }
 

@@ -23,6 +23,12 @@ std::string executor_binary() { return HPCLESS_EXECUTOR_BIN; }
 std::string cli_binary() { return HPCLESS_CLI_BIN; }
 std::string core_package() { return HPCLESS_CORE_PACKAGE; }
 
+std::vector<std::byte> bytes(std::string_view s) {
+  std::vector<std::byte> b(s.size());
+  for (size_t i = 0; i < s.size(); ++i) b[i] = static_cast<std::byte>(s[i]);
+  return b;
+}
+
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "client/lib/lease_client.hpp"
@@ -20,6 +22,9 @@ std::string manager_binary();
 std::string executor_binary();
 std::string cli_binary();
 std::string core_package();
+
+// The bytes of `s` (function inputs).
+std::vector<std::byte> bytes(std::string_view s);
 
 // A fresh folder under /tmp, removed (with its contents) on destruction.
 class ScratchDir {
