@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds one build tree. Usage: scripts/build.sh DIR [cmake options...]
+# HPCLESS_BUILD_TARGETS="a b": build only these targets (default: all).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="$1"
@@ -10,4 +11,6 @@ cmake -S "$root" -B "$dir" -G Ninja "$@" > "$dir/configure.log" 2>&1 || {
   cat "$dir/configure.log" >&2
   exit 1
 }
-cmake --build "$dir" -j "$jobs"
+targets=()
+for t in ${HPCLESS_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$dir" -j "$jobs" "${targets[@]}"

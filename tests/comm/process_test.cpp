@@ -1,6 +1,7 @@
 // Ranks as separate processes (comm_test_rank), meeting through a StoreServer: every collective
-// on 1 to 8 processes, a rank killed with SIGKILL mid-collective, a rank frozen with SIGSTOP
-// (the others must hit their deadline), and two communicators per process.
+// on 1 to 8 processes (fewer in sanitizer builds: see support/rank_counts.hpp), a rank killed with
+// SIGKILL mid-collective, a rank frozen with SIGSTOP (the others must hit their deadline), and two
+// communicators per process.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -10,6 +11,7 @@
 
 #include "comm/rendezvous/tcp_store.hpp"
 #include "tests/comm/support/processes.hpp"
+#include "tests/comm/support/rank_counts.hpp"
 #include "tests/comm/support/thread_ranks.hpp"
 
 namespace hpcless::comm::testing {
@@ -51,7 +53,7 @@ TEST_P(CollectivesOnProcesses, EveryCollectiveAndAlgorithmGivesTheExpectedResult
   EXPECT_EQ(server.store().size(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesOnProcesses, ::testing::Range(1, 9),
+INSTANTIATE_TEST_SUITE_P(Ranks, CollectivesOnProcesses, rank_counts(),
                          [](const ::testing::TestParamInfo<int>& i) {
                            std::string name = "p";
                            name += std::to_string(i.param);
