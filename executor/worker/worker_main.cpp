@@ -104,7 +104,8 @@ int main(int argc, char** argv) {
     // Group functions on the direct-rdma channel listen on this worker's RDMA address
     // (functions/group/group_context.cpp). Set before any thread starts (setenv is not
     // thread-safe).
-    if (!config.rdma_address.empty()) ::setenv("HPCLESS_RDMA_ADDRESS", config.rdma_address.c_str(), 1);
+    if (!config.rdma_address.empty())
+      ::setenv("HPCLESS_RDMA_ADDRESS", config.rdma_address.c_str(), 1);
     std::shared_ptr<LeaseGate> gate;
     if (!args["lease-id"].as<std::string>().empty()) {
       gate = std::make_shared<LeaseGate>(args["lease-id"].as<std::string>(), config.node_name);

@@ -45,9 +45,7 @@ bool is_hpcless_series(const std::string& s) {
          s == "redis" || s == "s3";
 }
 
-bool is_spin_series(const std::string& s) {
-  return s == "direct-spin" || s == "direct-rdma-spin";
-}
+bool is_spin_series(const std::string& s) { return s == "direct-spin" || s == "direct-rdma-spin"; }
 
 // The channel of a series: "-spin" is a waiting policy, not a channel.
 std::string channel_of(const std::string& s) {
@@ -498,7 +496,8 @@ CommExperimentOutcome run_comm_experiment(const CommExperimentConfig& config, st
              std::to_string(cores) + " cores" +
              (static_cast<unsigned>(c.ranks) > cores ? " (oversubscribed)" : "") +
              ", loopback TCP" +
-             (c.rdma_address.empty() ? std::string() : " (direct-rdma: RDMA at " + c.rdma_address + ")") +
+             (c.rdma_address.empty() ? std::string()
+                                     : " (direct-rdma: RDMA at " + c.rdma_address + ")") +
              ", " + std::to_string(c.rounds) + " round(s)\n";
     table += "# value: median over rounds of OSU Avg Latency (us); bandwidth: MB/s\n";
     char head[512];
@@ -601,18 +600,21 @@ CommExperimentOutcome run_comm_experiment(const CommExperimentConfig& config, st
   cond["oversubscribed"] = static_cast<unsigned>(c.ranks) > cores;
   cond["loadavg_before"] = load_before;
   cond["loadavg_after"] = loadavg();
-  cond["transport"] = "TCP over loopback (127.0.0.1) for every system, except the direct-rdma "
-                      "series: RDMA (RC queue pairs) on the device at " +
-                      (c.rdma_address.empty() ? std::string("-") : c.rdma_address);
+  cond["transport"] =
+      "TCP over loopback (127.0.0.1) for every system, except the direct-rdma "
+      "series: RDMA (RC queue pairs) on the device at " +
+      (c.rdma_address.empty() ? std::string("-") : c.rdma_address);
   cond["waiting"] = {
       {"direct", "hpcless direct channel: waits sleep in ppoll at once (DirectOptions::spin 0)"},
       {"direct-spin", "hpcless direct channel: polls with sched_yield for " +
                           std::to_string(c.spin.count()) + " us before sleeping"},
-      {"direct-rdma", "hpcless direct channel over RDMA: waits sleep in epoll on the completion "
-                      "channels at once"},
-      {"direct-rdma-spin", "hpcless direct channel over RDMA: polls the completion queues with "
-                           "sched_yield for " +
-                               std::to_string(c.spin.count()) + " us before sleeping"},
+      {"direct-rdma",
+       "hpcless direct channel over RDMA: waits sleep in epoll on the completion "
+       "channels at once"},
+      {"direct-rdma-spin",
+       "hpcless direct channel over RDMA: polls the completion queues with "
+       "sched_yield for " +
+           std::to_string(c.spin.count()) + " us before sleeping"},
       {"mpi", "Open MPI ob1/tcp: progress loop polls, sched_yield when idle (yield_when_idle 1)"},
       {"mpi-spin", "Open MPI ob1/tcp: progress loop polls without yielding (yield_when_idle 0)"},
       {"gloo", "Gloo tcp: a device thread runs epoll; the caller blocks on a condition variable"}};

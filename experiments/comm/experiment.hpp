@@ -8,9 +8,10 @@
 //
 // Series: direct (hpcless direct channel, waits sleep in ppoll), direct-spin (the same, polling
 // with sched_yield before sleeping), direct-rdma and direct-rdma-spin (the direct channel over
-// RDMA, sleeping in epoll at once or after polling; need an RDMA device), redis and s3 (hpcless object-store channels, when available
-// and configured), mpi (Open MPI, TCP BTL, mpi_yield_when_idle 1), mpi-spin (the same with
-// mpi_yield_when_idle 0), gloo (Gloo TCP transport; waits block on a condition variable).
+// RDMA, sleeping in epoll at once or after polling; need an RDMA device), redis and s3 (hpcless
+// object-store channels, when available and configured), mpi (Open MPI, TCP BTL,
+// mpi_yield_when_idle 1), mpi-spin (the same with mpi_yield_when_idle 0), gloo (Gloo TCP transport;
+// waits block on a condition variable).
 //
 // Results folder (see docs/comm-bench.md): results.csv (every run and size), <op>.csv (a column
 // per series), summary.csv and summary.txt (medians, ratios to mpi), metadata.json, raw/ (each

@@ -98,8 +98,7 @@ class HpclessBackend {
 
 std::string hpcless_system_label(const ChannelSettings& s) {
   std::string label = "hpcless-" + s.channel;
-  if ((s.channel == "direct" || s.channel == "direct-rdma") && s.spin.count() > 0)
-    label += "-spin";
+  if ((s.channel == "direct" || s.channel == "direct-rdma") && s.spin.count() > 0) label += "-spin";
   return label;
 }
 

@@ -82,7 +82,8 @@ TEST(RdmaWire, ChunksFillFragmentsAndCountExactly) {
   EXPECT_EQ(chunk_count(first + 1, frag), 2u);
   EXPECT_EQ(chunk_count(first + next, frag), 2u);
   EXPECT_EQ(chunk_count(first + next + 1, frag), 3u);
-  EXPECT_EQ(chunk_count(uint64_t{1} << 40, frag), 1 + ((uint64_t{1} << 40) - first + next - 1) / next);
+  EXPECT_EQ(chunk_count(uint64_t{1} << 40, frag),
+            1 + ((uint64_t{1} << 40) - first + next - 1) / next);
   // Fragments that cannot hold a header carry nothing.
   EXPECT_EQ(chunk_capacity(protocol::kHeaderSize, false), 0u);
   EXPECT_EQ(chunk_capacity(protocol::kHeaderSize + kLengthBytes, true), 0u);

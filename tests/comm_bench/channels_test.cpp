@@ -1,6 +1,8 @@
 // comm-bench's channel settings (experiments/comm/channels.hpp) and the experiment's series for
 // the direct channel over RDMA: names, labels, rank command lines, and the address requirement.
 // Nothing here opens an RDMA device.
+#include "experiments/comm/channels.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -9,7 +11,6 @@
 #include <string>
 
 #include "comm/base/error.hpp"
-#include "experiments/comm/channels.hpp"
 #include "experiments/comm/comm_bench.hpp"
 #include "experiments/comm/experiment.hpp"
 #include "experiments/comm/hpcless_rank.hpp"

@@ -5,6 +5,8 @@
 // unexpected messages, self-messages, truncation, cancellation, deadlines, every collective, and
 // failures that reach every rank promptly. Sizes are kept small where the guest (emulated CPU) is
 // slow; the large cases are the ones that cross chunk and credit boundaries.
+#include "comm/channel/rdma/rdma_channel.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -19,7 +21,6 @@
 #include <thread>
 #include <vector>
 
-#include "comm/channel/rdma/rdma_channel.hpp"
 #include "comm/rendezvous/tcp_store.hpp"
 #include "tests/comm/support/battery.hpp"
 #include "tests/comm/support/processes.hpp"
@@ -247,7 +248,8 @@ void run_scenarios(Communicator& c, std::initializer_list<Scenario> scenarios) {
 
 // Warm waits (sleep in epoll at once), two ranks.
 TEST(RdmaP2P, MatchingOrderUnexpectedLargeTruncatedCancelledSelfAndTimeoutOnTwoRanks) {
-  run(2,
+  run(
+      2,
       [](Communicator& c) {
         run_scenarios(c, {{"out-of-order", out_of_order_large_and_empty},
                           {"fifo", same_tag_in_send_order},
@@ -264,14 +266,20 @@ TEST(RdmaP2P, MatchingOrderUnexpectedLargeTruncatedCancelledSelfAndTimeoutOnTwoR
 
 // Hot waits (poll for a second before sleeping), four ranks; and a group of one.
 TEST(RdmaP2P, RingSelfAndTimeoutOnFourPollingRanksAndAGroupOfOne) {
-  run(4,
+  run(
+      4,
       [](Communicator& c) {
         run_scenarios(c, {{"ring", ring_of_large_messages},
                           {"self", messages_to_self},
                           {"timeout", receive_times_out_at_its_deadline}});
       },
       "rdma-p2p-hot", rdma_options(20s, std::chrono::microseconds(1'000'000)));
-  run(1, [](Communicator& c) { run_scenarios(c, {{"self", messages_to_self}}); }, "rdma-self-1");
+  run(
+      1,
+      [](Communicator& c) {
+        run_scenarios(c, {{"self", messages_to_self}});
+      },
+      "rdma-self-1");
 }
 
 // ---- collectives ---------------------------------------------------------------------------
@@ -279,14 +287,16 @@ TEST(RdmaP2P, RingSelfAndTimeoutOnFourPollingRanksAndAGroupOfOne) {
 // Every collective and algorithm, checked against local results (tests/comm/support/battery).
 // Four ranks sleep in epoll at once (warm); three (non-power-of-two paths) poll (hot).
 TEST(RdmaCollectives, EveryCollectiveOnFourRanksWarmAndThreeRanksHot) {
-  run(4,
+  run(
+      4,
       [](Communicator& c) {
         BatteryOptions bo;
         bo.large_elems = 100'001;
         run_collective_battery(c, bo);
       },
       "rdma-battery-4", rdma_options(30s, 0us));
-  run(3,
+  run(
+      3,
       [](Communicator& c) {
         BatteryOptions bo;
         bo.large_elems = 0;
@@ -424,8 +434,8 @@ TEST(RdmaFailuresOnProcesses, KilledRankMakesTheOthersFailWithAnIoErrorQuickly) 
   for (int r = 0; r < 4; ++r)
     ranks.push_back(ChildProcess::spawn(
         {COMM_TEST_RANK_PATH, "--store", server.endpoint().to_string(), "--group", group, "--rank",
-         std::to_string(r), "--size", "4", "--scenario", "allreduce_loop", "--timeout-ms",
-         "20000", "--channel", "direct-rdma"}));
+         std::to_string(r), "--size", "4", "--scenario", "allreduce_loop", "--timeout-ms", "20000",
+         "--channel", "direct-rdma"}));
   auto logs = [&] {
     std::string all;
     for (size_t r = 0; r < ranks.size(); ++r)

@@ -54,13 +54,14 @@ TEST(GroupOverRdma, InvokeGroupOnTheDirectRdmaChannelFromTheCliAndTheApi) {
   int64_t total = 0;
   for (int64_t i = 0; i < 100'000; ++i) total += group_fn::sum_expected(4, size_t(i));
   const std::vector<std::string> env = {std::string("HPCLESS_API_TOKEN=") + ltest::kApiToken};
-  const auto res = ltest::run_cli({"invoke", "--manager", manager.url(), "--lease", l.id(),
-                                   "--group", "group.sum", "--channel", "direct-rdma", "--input",
-                                   "n=100000", "--timeout-ms", "30000"},
-                                  env);
+  const auto res = ltest::run_cli(
+      {"invoke", "--manager", manager.url(), "--lease", l.id(), "--group", "group.sum", "--channel",
+       "direct-rdma", "--input", "n=100000", "--timeout-ms", "30000"},
+      env);
   ASSERT_EQ(res.exit_code, 0) << res.out << res.err << logs();
-  EXPECT_NE(res.out.find("total=" + std::to_string(total) + " n=100000 ranks=4 channel=direct-rdma"),
-            std::string::npos)
+  EXPECT_NE(
+      res.out.find("total=" + std::to_string(total) + " n=100000 ranks=4 channel=direct-rdma"),
+      std::string::npos)
       << res.out;
 
   const size_t points = 20000, k = 5, dim = 3;

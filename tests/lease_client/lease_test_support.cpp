@@ -110,8 +110,7 @@ client::ManagerOptions ManagerProcess::options(const std::string& token) const {
 }
 
 ExecutorProcess::ExecutorProcess(const ManagerProcess& manager, const std::string& name,
-                                 const std::string& cores, int grace_ms,
-                                 const std::string& package,
+                                 const std::string& cores, int grace_ms, const std::string& package,
                                  const std::vector<std::string>& extra_args) {
   const fs::path ready = dir_.path() / "ready";
   const fs::path log = dir_.path() / "executor.log";

@@ -44,7 +44,7 @@ struct RxMessage {
   Tag tag = 0;
   size_t len = 0;
   size_t done = 0;
-  std::byte* dest = nullptr;  // null: discard the rest
+  std::byte* dest = nullptr;            // null: discard the rest
   uint32_t slot = RequestTable::kNone;  // the receive it completes
   bool to_unexpected = false;
   std::list<Unexpected>::iterator unexpected;

@@ -331,8 +331,7 @@ void RdmaChannel::on_chunk(Peer& p) {
   }
   auto& rx = p.rx;
   if (data.size() > rx.len - rx.done) return malformed("more bytes than announced");
-  if (rx.dest != nullptr && !data.empty())
-    std::memcpy(rx.dest + rx.done, data.data(), data.size());
+  if (rx.dest != nullptr && !data.empty()) std::memcpy(rx.dest + rx.done, data.data(), data.size());
   rx.done += data.size();
   if (rx.done == rx.len) finish_message(p);
 }

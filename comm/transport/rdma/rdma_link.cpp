@@ -642,8 +642,7 @@ SendStatus RdmaLink::send_gather(const protocol::Header& h, std::span<const std:
   if (total <= inline_max_) {
     if (!wait_send_room(false, deadline, on_blocked, st)) return st;
     if (!prefix.empty()) std::memcpy(head + hlen, prefix.data(), prefix.size());
-    if (!payload.empty())
-      std::memcpy(head + hlen + prefix.size(), payload.data(), payload.size());
+    if (!payload.empty()) std::memcpy(head + hlen + prefix.size(), payload.data(), payload.size());
     if (!post_write(static_cast<uint32_t>(kWrNoStage), head, static_cast<uint32_t>(total),
                     kImmData | kImmLast | take_owed(), true))
       return SendStatus::kClosed;
