@@ -157,19 +157,38 @@ CONF
 export SLURM_CONF=$dir/slurm.conf
 ENV
   export SLURM_CONF="$dir/slurm.conf"
-  slurmctld -f "$SLURM_CONF" || { tail -20 "$dir/slurmctld.log" >&2; exit 1; }
-  slurmd -f "$SLURM_CONF" || { tail -20 "$dir/slurmd.log" >&2; exit 1; }
+  slurmctld -f "$SLURM_CONF" || { tail -n 20 "$dir/slurmctld.log" >&2; exit 1; }
+  # slurmctld daemonizes before it listens: start slurmd once the controller answers, so that its
+  # first registration is heard.
   local i state=""
   for i in $(seq 300); do
-    state="$(sinfo -h -N -o '%t' 2>/dev/null | head -1 || true)"
+    timeout 5 scontrol ping 2>/dev/null | grep -q 'is UP' && break
+    [ "$i" -eq 300 ] && {
+      echo "local-cluster.sh: slurmctld not answering after 30 s; its last lines:" >&2
+      tail -n 20 "$dir/slurmctld.log" >&2
+      exit 1
+    }
+    sleep 0.1
+  done
+  slurmd -f "$SLURM_CONF" || { tail -n 20 "$dir/slurmd.log" >&2; exit 1; }
+  # The node is up once slurmd has registered. A slurmd that died, or whose registration was lost
+  # (seen once on a loaded CI machine: the node stayed 'unk*'), is restarted once after 15 s.
+  for i in $(seq 450); do
+    state="$(timeout 5 sinfo -h -N -o '%t' 2>/dev/null | head -n 1 || true)"
     case "$state" in idle|mix|alloc) break ;; esac
+    if [ "$i" -eq 150 ]; then
+      echo "local-cluster.sh: node not up after 15 s (state '$state'): restarting slurmd" >&2
+      stop_pidfile "$dir/slurmd.pid"
+      slurmd -f "$SLURM_CONF" || { tail -n 20 "$dir/slurmd.log" >&2; exit 1; }
+    fi
     sleep 0.1
   done
   case "$state" in
     idle|mix|alloc) ;;
     *)
-      echo "local-cluster.sh: node not up after 30 s (state '$state')" >&2
-      tail -5 "$dir/slurmctld.log" "$dir/slurmd.log" >&2
+      echo "local-cluster.sh: node not up after 45 s (state '$state'); the daemons' last lines:" >&2
+      timeout 5 scontrol show node "$host" >&2 || true
+      tail -n 15 "$dir/slurmctld.log" "$dir/slurmd.log" >&2
       exit 1 ;;
   esac
   echo "local-cluster.sh: Slurm cluster up in $dir (node $host, $cpus CPUs, ${mem} MB)"

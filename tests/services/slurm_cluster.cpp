@@ -68,7 +68,8 @@ SlurmCluster::SlurmCluster() : dir_("hpcless-slurm") {
             .exit_code != 0)
       throw ConfigError(std::string(b) +
                         " not found: install slurm-wlm and munge (scripts/install-deps.sh)");
-  const ShellResult up = shell(script() + " up " + dir_.path(), std::chrono::seconds(60));
+  // local-cluster.sh gives up within 75 s (controller 30 s, node 45 s with one slurmd restart).
+  const ShellResult up = shell(script() + " up " + dir_.path(), std::chrono::seconds(90));
   if (up.exit_code != 0) {
     shell(script() + " down " + dir_.path(), std::chrono::seconds(30));
     throw Error("local Slurm cluster did not start: " + up.output);
