@@ -178,8 +178,8 @@ std::string process_with_args(const std::vector<std::string>& args) {
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream f("/proc/" + name + "/cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // itest::read_file: a process that exits meanwhile reads as empty instead of throwing.
+    std::string cmd = itest::read_file("/proc/" + name + "/cmdline");
     std::vector<std::string> argv;
     size_t start = 0;
     while (start < cmd.size()) {
