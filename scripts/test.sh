@@ -4,7 +4,7 @@
 #      with soft-RoCE (label rdma-vm, tests/rdma-vm: counted by its inner tests; when QEMU or the
 #      guest kernel is missing it is skipped, and the last lines say so: "RDMA-VM SKIPPED: ...")
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests
-#   3. clang libFuzzer build: the protocol decoder fuzzer for HPCLESS_FUZZ_SECONDS (default 60)
+#   3. clang libFuzzer build: the protocol decoder fuzzer for HPCLESS_FUZZ_SECONDS (default 30)
 # and ends with one line "total: N passed, M failed".
 #
 # Options: --quick (Release only), --no-fuzz, --no-sanitize.
@@ -33,9 +33,12 @@ start=$(date +%s)
 run_ctest() {
   local dir="$1" label="$2" log jobs=1 verbose=()
   log="$dir/ctest-$label.log"
-  # Unit tests are pure computation and independent: in parallel. Integration tests start real
-  # servers and time their deadlines: one at a time, so that none waits for a core.
+  # Unit tests are pure computation and independent: in parallel. Integration tests spend most
+  # of their time waiting on the processes and servers they start: two at a time
+  # (HPCLESS_TEST_JOBS), which halves the stage and leaves each test a core for its deadlines.
+  # Slurm tests stay one at a time: each brings up slurmctld and slurmd.
   [ "$label" = unit ] && jobs="$(nproc)"
+  [ "$label" = integration ] && jobs="${HPCLESS_TEST_JOBS:-2}"
   # rdma-vm: -V shows the guest's console as it runs, and a skip's reason.
   [ "$label" = rdma-vm ] && verbose=(-V)
   (cd "$dir" && ctest -L "$label" "${verbose[@]}" --output-on-failure --no-tests=error -j"$jobs") \
@@ -122,10 +125,10 @@ if [ "$sanitize" -eq 1 ]; then
 fi
 
 if [ "$fuzz" -eq 1 ]; then
-  stage "Fuzzing (clang libFuzzer, ${HPCLESS_FUZZ_SECONDS:-60} s)"
+  stage "Fuzzing (clang libFuzzer, ${HPCLESS_FUZZ_SECONDS:-30} s)"
   if CC=clang CXX=clang++ bash scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DHPCLESS_FUZZ=ON -DHPCLESS_FUZZ_ONLY=ON -DHPCLESS_TESTS=OFF \
-      -DHPCLESS_FUZZ_SECONDS="${HPCLESS_FUZZ_SECONDS:-60}"; then
+      -DHPCLESS_FUZZ_SECONDS="${HPCLESS_FUZZ_SECONDS:-30}"; then
     run_ctest build-fuzz fuzz
   else
     echo "test.sh: fuzz build failed" >&2

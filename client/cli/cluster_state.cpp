@@ -8,10 +8,10 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 
 #include "comm/base/error.hpp"
 #include "comm/base/fd.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::cli {
 

@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "client/cli/cluster_state.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "comm/transport/tcp/endpoint.hpp"
 
 namespace hpcless::cli {

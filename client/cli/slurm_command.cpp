@@ -8,13 +8,13 @@
 #include <cstdlib>
 #include <cxxopts.hpp>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "client/cli/cluster_processes.hpp"
 #include "comm/auth/lease_token.hpp"
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::cli {
 

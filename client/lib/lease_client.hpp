@@ -16,13 +16,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::client {
 

@@ -6,9 +6,9 @@
 
 #include <array>
 #include <chrono>
-#include <nlohmann/json.hpp>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::auth {
 namespace {

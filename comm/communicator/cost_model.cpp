@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::comm {
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::rendezvous {
 

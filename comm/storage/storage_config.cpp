@@ -4,11 +4,11 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "comm/storage/url.hpp"
 
 namespace hpcless::storage {

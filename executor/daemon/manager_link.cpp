@@ -1,14 +1,12 @@
 #include "executor/daemon/manager_link.hpp"
 
+#include <httplib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <httplib.h>
-
-#include <nlohmann/json.hpp>
-
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "comm/base/log.hpp"
 
 namespace hpcless::executor {

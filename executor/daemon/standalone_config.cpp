@@ -4,9 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "comm/storage/storage_config.hpp"
 
 namespace hpcless::executor {

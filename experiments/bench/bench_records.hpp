@@ -7,13 +7,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "comm/protocol/frame.hpp"
 #include "experiments/common/stats.hpp"
 

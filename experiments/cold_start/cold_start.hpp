@@ -21,15 +21,15 @@
 // Records are written after each repetition, never inside the timed part.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "client/lib/lease_client.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/common/plot.hpp"
 #include "experiments/common/results.hpp"
 

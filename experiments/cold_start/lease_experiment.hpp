@@ -7,12 +7,12 @@
 #include <cstddef>
 #include <cstdio>
 #include <cxxopts.hpp>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "client/lib/lease_client.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/common/results.hpp"
 
 namespace hpcless::experiments {

@@ -22,10 +22,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "experiments/comm/osu/osu_bench.hpp"
 
 namespace hpcless::experiments::comm_bench {

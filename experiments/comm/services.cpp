@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
 #include "comm/base/fd.hpp"
+#include "comm/base/json.hpp"
 #include "comm/storage/redis_client.hpp"
 #include "comm/storage/s3_client.hpp"
 

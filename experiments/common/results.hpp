@@ -13,13 +13,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "comm/protocol/frame.hpp"
 #include "experiments/common/stats.hpp"
 

@@ -19,11 +19,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "client/lib/lease_client.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/common/plot.hpp"
 #include "experiments/common/results.hpp"
 

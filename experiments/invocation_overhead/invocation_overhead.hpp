@@ -14,11 +14,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "experiments/common/plot.hpp"
 #include "experiments/common/results.hpp"
 #include "experiments/invocation_overhead/raw_tcp_baseline.hpp"

@@ -18,12 +18,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "client/lib/lease_client.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/common/plot.hpp"
 #include "experiments/offload/offload_summary.hpp"
 

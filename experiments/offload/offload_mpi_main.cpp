@@ -22,7 +22,6 @@
 #include <exception>
 #include <fstream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -30,6 +29,7 @@
 
 #include "client/lib/lease_session.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/offload/app_options.hpp"
 #include "experiments/offload/problem.hpp"
 #include "experiments/offload/tile_offloader.hpp"

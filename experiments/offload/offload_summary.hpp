@@ -15,10 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "comm/base/json.hpp"
 
 namespace hpcless::experiments::offload {
 

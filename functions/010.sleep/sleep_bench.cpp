@@ -2,8 +2,7 @@
 //
 // SeBS sleeps 1 / 100 / 1000 s, so its large class exceeds its own default timeout. Here the
 // classes are the same numbers in milliseconds: 1 ms (test), 100 ms (small), 1000 ms (large).
-#include <nlohmann/json.hpp>
-
+#include "comm/base/json.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/bench_util.hpp"
 

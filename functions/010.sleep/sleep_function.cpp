@@ -4,9 +4,9 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/abi/hpcless_function.hpp"
 
 namespace {

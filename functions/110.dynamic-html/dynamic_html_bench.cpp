@@ -1,10 +1,10 @@
 // 110.dynamic-html, client side: input per size class and validation of the page's structure.
 //
 // Size classes as SeBS: random_len = 10 (test), 1000 (small), 100000 (large).
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "comm/base/json.hpp"
 #include "functions/110.dynamic-html/page.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/bench_util.hpp"

@@ -7,9 +7,9 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/110.dynamic-html/page.hpp"
 #include "functions/abi/hpcless_function.hpp"
 

@@ -4,9 +4,9 @@
 // 6,700,000 / 98,000,000 bytes of deterministic pseudo-random data. The validator reads the
 // object the function wrote and compares its SHA-256 with the generated data's; a correct copy is
 // then deleted so that repeated runs do not fill the storage (a wrong one is kept to inspect).
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "comm/storage/s3_client.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/bench_util.hpp"

@@ -2,9 +2,9 @@
 // a URL and uploads it; without internet access the source is an object the run prepared).
 // Input: {"bucket": B (optional: the run's bucket), "input": KEY, "output_prefix": PREFIX}.
 // Output: {"bucket": B, "key": KEY', "size": N} where KEY' = PREFIX + a per-invocation suffix.
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/abi/hpcless_function.hpp"
 
 namespace {

@@ -7,9 +7,9 @@
 // repeated invocations see the same cart and the expected answers never change.
 #include <cstdio>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "comm/storage/redis_client.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/bench_util.hpp"

@@ -7,9 +7,9 @@
 // Output: {"results": [...]}, one entry per request, in order.
 // Phases: writes are "upload", reads "download", the query's arithmetic "compute".
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/abi/hpcless_function.hpp"
 
 namespace {

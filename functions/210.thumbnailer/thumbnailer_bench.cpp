@@ -6,10 +6,10 @@
 // lossless, so it must match the reference to within 1 per channel (float rounding); the JPEG
 // thumbnail must reach kMinJpegPsnr against it. Correct thumbnails are deleted after validation
 // so that repeated runs do not fill the storage (wrong ones are kept to inspect).
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "comm/storage/s3_client.hpp"
 #include "functions/210.thumbnailer/image.hpp"
 #include "functions/bench/all_benchmarks.hpp"

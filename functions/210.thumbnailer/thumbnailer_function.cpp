@@ -10,12 +10,12 @@
 //                                 "upload_bytes"}}
 // Phases add up over the images: download = all gets, compute = decode + resize + encode,
 // upload = all puts.
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/210.thumbnailer/image.hpp"
 #include "functions/abi/hpcless_function.hpp"
 

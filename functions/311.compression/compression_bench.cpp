@@ -12,10 +12,10 @@
 
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "comm/storage/s3_client.hpp"
 #include "functions/311.compression/tar.hpp"
 #include "functions/bench/all_benchmarks.hpp"

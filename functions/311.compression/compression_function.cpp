@@ -15,11 +15,11 @@
 //                                 "upload_bytes", "compression_ratio", "compress_mbps"}}
 #include <zstd.h>
 
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/311.compression/tar.hpp"
 #include "functions/abi/hpcless_function.hpp"
 

@@ -3,9 +3,9 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "comm/base/json.hpp"
 #include "functions/common/package_io.hpp"
 
 namespace hpcless::bench::graph {

@@ -4,11 +4,11 @@
 // same seed) and a plain power iteration to 1e-14 in L1 here. Checks: vertex and edge counts, the
 // ranks sum to 1, the top vertex, the first ranks and a random projection of all ranks.
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/501.graph-pagerank/graph_sizes.hpp"
 #include "functions/bench/all_benchmarks.hpp"

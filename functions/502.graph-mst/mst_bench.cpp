@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/501.graph-pagerank/graph_sizes.hpp"
 #include "functions/bench/all_benchmarks.hpp"

@@ -10,8 +10,8 @@
 //                                 "upload_bytes", "generate_us"}}
 // Graph generation and the weights are timed apart; the MST is the compute phase.
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
+#include "comm/base/json.hpp"
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
 #include "functions/common/package_io.hpp"

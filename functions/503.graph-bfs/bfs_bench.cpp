@@ -6,11 +6,11 @@
 // root. The number of reached vertices and the layer sizes are unique and must match.
 // `expected` carries the adjacency (CBOR with binary arrays: about 8 MB at size large).
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/501.graph-pagerank/graph_sizes.hpp"
 #include "functions/bench/all_benchmarks.hpp"

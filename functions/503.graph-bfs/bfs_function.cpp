@@ -9,9 +9,9 @@
 //                 "measurement": {"download_us", "compute_us", "upload_us", "download_bytes",
 //                                 "upload_bytes", "generate_us"}}
 // Graph generation is timed apart; the BFS is the compute phase.
-#include <nlohmann/json.hpp>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/501.graph-pagerank/graph_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
 #include "functions/common/package_io.hpp"

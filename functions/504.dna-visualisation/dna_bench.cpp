@@ -5,9 +5,9 @@
 // it and compares every point with the transform computed here from the regenerated sequence;
 // a correct result is then deleted so that repeated runs do not fill the storage (a wrong one is
 // kept to inspect).
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "comm/storage/s3_client.hpp"
 #include "functions/504.dna-visualisation/squiggle.hpp"
 #include "functions/bench/all_benchmarks.hpp"

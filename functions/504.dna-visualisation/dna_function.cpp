@@ -11,10 +11,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/504.dna-visualisation/squiggle.hpp"
 #include "functions/abi/hpcless_function.hpp"
 

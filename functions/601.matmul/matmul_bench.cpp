@@ -1,9 +1,9 @@
 // 601.matmul, client side: input per size class and validation of the function's output.
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/601.matmul/matmul_common.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/result_checks.hpp"

@@ -10,11 +10,11 @@
 // (pinned) core; concurrent invocations on other worker threads each run their own DGEMM.
 #include <cblas.h>
 
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/601.matmul/matmul_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
 #include "functions/common/package_io.hpp"

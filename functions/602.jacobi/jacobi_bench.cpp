@@ -5,11 +5,11 @@
 // large: checksum and residual are checked against the maximum principle (every value stays in
 // [0, 1), so the checksum lies in [0, n^2) and the residual in [0, 1)).
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/602.jacobi/jacobi_common.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/result_checks.hpp"

@@ -8,11 +8,11 @@
 //                 "measurement": {"download_us", "compute_us", "upload_us", "download_bytes",
 //                                 "upload_bytes", "generate_us", "mlups", "gflops"}}
 // Only the sweeps are the compute phase; the grid is generated before.
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/602.jacobi/jacobi_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
 #include "functions/common/package_io.hpp"

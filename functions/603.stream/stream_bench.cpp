@@ -5,10 +5,10 @@
 // factor * sum(initial a), where each array is the initial a scaled by a constant factor up to
 // rounding (the factors come from replaying a = 1).
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/603.stream/stream_common.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "functions/bench/result_checks.hpp"

@@ -12,11 +12,11 @@
 // As in STREAM, the rates use the best time of iterations 2..ntimes (the first one warms up).
 #include <algorithm>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "functions/603.stream/stream_common.hpp"
 #include "functions/abi/hpcless_function.hpp"
 #include "functions/common/package_io.hpp"

@@ -4,11 +4,11 @@
 #pragma once
 
 #include <cstddef>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "comm/base/json.hpp"
 #include "functions/bench/benchmark.hpp"
 
 namespace hpcless::bench {

@@ -7,12 +7,12 @@
 
 #include <cstddef>
 #include <initializer_list>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "comm/base/json.hpp"
 #include "functions/bench/benchmark.hpp"
 
 namespace hpcless::bench {

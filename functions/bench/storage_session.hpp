@@ -6,9 +6,9 @@
 #pragma once
 
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/bench/benchmark.hpp"
 
 namespace hpcless::storage {

@@ -7,11 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <stdexcept>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "functions/abi/hpcless_function.hpp"
 
 namespace hpcless::bench::package_io {

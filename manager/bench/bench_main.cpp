@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cxxopts.hpp>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -23,6 +22,7 @@
 
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "comm/base/log.hpp"
 #include "manager/config/manager_config.hpp"
 #include "manager/manager.hpp"

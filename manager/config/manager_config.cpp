@@ -2,10 +2,10 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "comm/auth/lease_token.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::manager {
 

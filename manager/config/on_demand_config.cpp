@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::manager {
 

@@ -1,7 +1,8 @@
 #include "manager/core/model.hpp"
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
+
+#include "comm/base/json.hpp"
 
 namespace hpcless::manager {
 

@@ -16,13 +16,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "manager/core/metrics.hpp"
 #include "manager/core/model.hpp"
 #include "manager/store/state_store.hpp"

@@ -2,8 +2,7 @@
 
 #include <openssl/crypto.h>
 
-#include <nlohmann/json.hpp>
-
+#include "comm/base/json.hpp"
 #include "comm/base/log.hpp"
 #include "manager/core/api_error.hpp"
 #include "manager/http/requests.hpp"

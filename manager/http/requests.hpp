@@ -3,10 +3,10 @@
 // send more). Stateless: thread-safe.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "manager/config/manager_config.hpp"
 #include "manager/core/registry.hpp"
 

@@ -18,13 +18,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "comm/base/fd.hpp"
+#include "comm/base/json.hpp"
 #include "manager/core/model.hpp"
 #include "manager/store/sqlite.hpp"
 

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::benchtest {
 

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "comm/storage/s3_client.hpp"
 #include "comm/storage/storage_config.hpp"
 #include "functions/bench/all_benchmarks.hpp"

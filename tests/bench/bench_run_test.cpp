@@ -4,10 +4,10 @@
 
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "experiments/bench/bench_runner.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "tests/bench/bench_fixture.hpp"

@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/bench/bench_records.hpp"
 #include "experiments/bench/bench_runner.hpp"
 #include "experiments/bench/phase_plot.hpp"

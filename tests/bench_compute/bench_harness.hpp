@@ -11,12 +11,12 @@
 
 #include <chrono>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "client/lib/connection.hpp"
+#include "comm/base/json.hpp"
 #include "comm/storage/s3_client.hpp"
 #include "functions/bench/all_benchmarks.hpp"
 #include "tests/integration/executor_fixture.hpp"

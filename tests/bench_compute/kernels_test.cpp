@@ -8,12 +8,12 @@
 
 #include <cmath>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "functions/210.thumbnailer/image.hpp"
 #include "functions/311.compression/tar.hpp"
 #include "functions/504.dna-visualisation/squiggle.hpp"

@@ -9,12 +9,12 @@
 
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "client/lib/lease_session.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "tests/lease_client/lease_test_support.hpp"
 
 namespace hpcless {

@@ -5,11 +5,11 @@
 
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "client/lib/lease_client.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/cold_start/lease_experiment.hpp"
 #include "tests/lease_client/lease_test_support.hpp"
 

@@ -2,7 +2,6 @@
 // real rank processes on loopback (and mpirun / Gloo ranks for the baselines). Each command has
 // a deadline (the test kills it and fails) besides ctest's TIMEOUT.
 #include "experiments/comm/comm_bench.hpp"
-#include "comm/communicator/cost_model.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -14,13 +13,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "comm/base/json.hpp"
+#include "comm/communicator/cost_model.hpp"
 #include "tests/comm_bench/run_command.hpp"
 
 namespace hpcless::test {

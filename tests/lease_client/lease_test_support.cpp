@@ -7,12 +7,12 @@
 
 #include <fstream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "comm/base/clock.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 
 namespace hpcless::ltest {
 

@@ -7,11 +7,11 @@
 
 #include <chrono>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "client/lib/connection.hpp"
+#include "comm/base/json.hpp"
 #include "executor/spawn/child_process.hpp"
 #include "tests/integration/executor_fixture.hpp"
 

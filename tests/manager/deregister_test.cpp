@@ -1,8 +1,7 @@
 // DELETE /v1/nodes/{name}: an executor leaving the pool (idle on-demand executors do).
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
+#include "comm/base/json.hpp"
 #include "tests/manager/manager_fixture.hpp"
 
 namespace hpcless::mtest {

@@ -12,11 +12,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "manager/config/manager_config.hpp"
 #include "manager/manager.hpp"
 

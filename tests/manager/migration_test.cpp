@@ -3,8 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <nlohmann/json.hpp>
-
+#include "comm/base/json.hpp"
 #include "manager/store/state_store.hpp"
 #include "tests/manager/manager_fixture.hpp"
 

@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "manager/config/manager_config.hpp"
 #include "manager/slurm/command_runner.hpp"
 

@@ -14,12 +14,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +26,7 @@
 #include "client/lib/lease_session.hpp"
 #include "comm/base/clock.hpp"
 #include "comm/base/fd.hpp"
+#include "comm/base/json.hpp"
 #include "experiments/comm/comm_bench.hpp"
 #include "functions/601.matmul/matmul_common.hpp"
 #include "functions/offload/tile_format.hpp"

@@ -3,11 +3,10 @@
 // before any RDMA resource is spent, and a lease's end and a killed executor reach RDMA clients.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include "client/lib/lease_client.hpp"
 #include "client/lib/lease_session.hpp"
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "tests/integration/executor_fixture.hpp"
 #include "tests/leases/lease_fixture.hpp"
 

@@ -2,11 +2,11 @@
 // grows its pool through sbatch, and refuses cleanly when the job cannot start or be submitted.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
 
+#include "comm/base/json.hpp"
 #include "tests/slurm/slurm_fixture.hpp"
 
 using namespace std::chrono_literals;

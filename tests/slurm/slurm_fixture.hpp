@@ -14,10 +14,10 @@
 
 #include <chrono>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "comm/base/json.hpp"
 #include "executor/spawn/child_process.hpp"
 #include "tests/integration/executor_fixture.hpp"
 #include "tests/services/slurm_cluster.hpp"

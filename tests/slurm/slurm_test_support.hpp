@@ -3,9 +3,9 @@
 #pragma once
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "comm/base/json.hpp"
 #include "tests/services/slurm_cluster.hpp"
 
 namespace hpcless::stest {

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "comm/base/error.hpp"
+#include "comm/base/json.hpp"
 #include "comm/storage/url.hpp"
 
 using hpcless::ConfigError;
