@@ -70,12 +70,16 @@ down() {
   echo "local-cluster.sh: stopped the cluster in $dir"
 }
 
-# A TCP port nothing listens on (random in 20000-59999, checked with ss).
+# A TCP port no socket uses, below the kernel's ephemeral range: an outgoing connection takes its
+# local port from that range and could take a port above it between this check and the daemon's
+# bind (CI saw slurmctld and slurmd fail with "Address already in use" that way).
 free_port() {
-  local p
+  local lo hi p
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
+  [ "$lo" -gt 11000 ] || { lo=60000; hi=65000; }
   while true; do
-    p=$((20000 + RANDOM % 40000))
-    ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+    p=$((10000 + RANDOM % (lo - 10000)))
+    ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
   done
 }
 
@@ -157,18 +161,26 @@ CONF
 export SLURM_CONF=$dir/slurm.conf
 ENV
   export SLURM_CONF="$dir/slurm.conf"
-  slurmctld -f "$SLURM_CONF" || { tail -n 20 "$dir/slurmctld.log" >&2; exit 1; }
   # slurmctld daemonizes before it listens: start slurmd once the controller answers, so that its
-  # first registration is heard.
-  local i state=""
-  for i in $(seq 300); do
-    timeout 5 scontrol ping 2>/dev/null | grep -q 'is UP' && break
-    [ "$i" -eq 300 ] && {
-      echo "local-cluster.sh: slurmctld not answering after 30 s; its last lines:" >&2
+  # first registration is heard. A port taken between free_port and the bind: new ports, again.
+  local i attempt state=""
+  for attempt in 1 2 3; do
+    slurmctld -f "$SLURM_CONF" || { tail -n 20 "$dir/slurmctld.log" >&2; exit 1; }
+    for i in $(seq 300); do
+      timeout 5 scontrol ping 2>/dev/null | grep -q 'is UP' && break 2
+      grep -q 'Address already in use' "$dir/slurmctld.log" 2>/dev/null && break
+      sleep 0.1
+    done
+    if [ "$i" -eq 300 ] || [ "$attempt" -eq 3 ]; then
+      echo "local-cluster.sh: slurmctld not answering after $attempt attempt(s); its last lines:" >&2
       tail -n 20 "$dir/slurmctld.log" >&2
       exit 1
-    }
-    sleep 0.1
+    fi
+    echo "local-cluster.sh: slurmctld's port was taken: new ports" >&2
+    stop_pidfile "$dir/slurmctld.pid"
+    mv "$dir/slurmctld.log" "$dir/slurmctld.log.$attempt"
+    sed -i -e "s/^SlurmctldPort=.*/SlurmctldPort=$(free_port)/" \
+      -e "s/^SlurmdPort=.*/SlurmdPort=$(free_port)/" "$SLURM_CONF"
   done
   slurmd -f "$SLURM_CONF" || { tail -n 20 "$dir/slurmd.log" >&2; exit 1; }
   # The node is up once slurmd has registered. A slurmd that died, or whose registration was lost
