@@ -120,6 +120,22 @@ int blame_rank(int st) {
   return WIFEXITED(st) && WEXITSTATUS(st) == 3 ? 2 : 1;
 }
 
+// The failure that explains the others among those reaped so far: a death by signal before an
+// error exit before a peer's "a peer failed" (status 3), then the earliest.
+std::optional<size_t> pick_cause(const std::vector<Child>& kids) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < kids.size(); ++i) {
+    if (!kids[i].status || !failed(*kids[i].status)) continue;
+    if (!best) {
+      best = i;
+      continue;
+    }
+    const int a = blame_rank(*kids[i].status), b = blame_rank(*kids[*best].status);
+    if (a < b || (a == b && kids[i].exited_ns < kids[*best].exited_ns)) best = i;
+  }
+  return best;
+}
+
 std::string who(const LaunchOptions& o, size_t i) {
   return o.noun == "rank" ? "rank " + std::to_string(i) : o.noun;
 }
@@ -229,20 +245,10 @@ LaunchResult run_processes(const std::vector<std::vector<std::string>>& argvs,
   std::optional<Deadline> grace;
   bool watchdog_fired = false;
   while (!all_done(kids)) {
-    if (!first_failure) {
-      // The earliest exit among the failed ones is the cause; later ones usually follow it.
-      for (size_t i = 0; i < kids.size(); ++i) {
-        if (!kids[i].status || !failed(*kids[i].status)) continue;
-        if (!first_failure) {
-          first_failure = i;
-          continue;
-        }
-        const Child& best = kids[*first_failure];
-        const int a = blame_rank(*kids[i].status), b = blame_rank(*best.status);
-        if (a < b || (a == b && kids[i].exited_ns < best.exited_ns)) first_failure = i;
-      }
-      if (first_failure) grace = Deadline::after(options.grace);
-    }
+    // Chosen again on every pass: a rank killed by a signal can become reapable after the ranks
+    // that saw its links break (its sockets close before it can be reaped), and it is the cause.
+    first_failure = pick_cause(kids);
+    if (first_failure && !grace) grace = Deadline::after(options.grace);
     if (grace && grace->expired()) break;
     if (watchdog.expired()) {
       watchdog_fired = true;
@@ -255,16 +261,13 @@ LaunchResult run_processes(const std::vector<std::vector<std::string>>& argvs,
   std::vector<size_t> stopped;
   for (size_t i = 0; i < kids.size(); ++i)
     if (!try_reap(kids[i])) stopped.push_back(i);
+  // Before stop_all: the ranks it stops are not causes.
+  first_failure = pick_cause(kids);
   stop_all(kids, options.term_timeout);
 
   for (const auto& c : kids)
     res.exit_codes.push_back(WIFEXITED(*c.status) ? WEXITSTATUS(*c.status) : -WTERMSIG(*c.status));
   res.seconds = static_cast<double>(now_ns() - t0) / 1e9;
-  if (!first_failure) {
-    for (size_t i = 0; i < kids.size(); ++i)
-      if (failed(*kids[i].status) && std::find(stopped.begin(), stopped.end(), i) == stopped.end())
-        first_failure = i;
-  }
   auto list = [&](const std::vector<size_t>& idx) {
     std::string s;
     for (size_t k = 0; k < idx.size(); ++k)
