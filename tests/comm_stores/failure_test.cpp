@@ -8,6 +8,7 @@
 #include <atomic>
 #include <thread>
 
+#include "comm/channel/s3/s3_blob_store.hpp"
 #include "comm/rendezvous/memory_store.hpp"
 #include "comm/storage/redis_client.hpp"
 #include "comm/storage/s3_client.hpp"
@@ -272,6 +273,67 @@ TEST(S3Cleanup, BarriersDeleteConsumedObjects) {
   // the last barriers remain.
   EXPECT_LE(during.load(), 6u);
   EXPECT_TRUE(leftovers(Kind::kS3, group).empty());
+}
+
+// s3rver shows an object while its PUT is still writing it. An abort marker read in that window
+// must not come out as an empty or cut reason (seen once in CI: "the run was aborted: ").
+struct HalfWrittenAbort {
+  HalfWrittenAbort()
+      : ns(unique_group("half-abort") + "/run/"),
+        raw(s3_server().config(kBucket)),
+        reader(s3_options().s3, ns, 0, 2, blob_options()) {}
+  static objstore::S3BlobOptions blob_options() {
+    objstore::S3BlobOptions o;
+    o.poll_initial = 1ms;
+    o.poll_max = 10ms;
+    o.abort_check_interval = 20ms;
+    return o;
+  }
+  // Waits on an object that never comes; returns what ended the wait.
+  std::string wait_for_abort(std::chrono::seconds limit) {
+    std::vector<std::byte> buf(16);
+    objstore::GetItem item{"never", buf.data(), buf.size(), 1};
+    try {
+      reader.get(std::span(&item, 1), true, Deadline::after(limit));
+    } catch (const objstore::RemoteAbort& e) {
+      return e.what();
+    } catch (const std::exception& e) {
+      return std::string("not an abort: ") + e.what();
+    }
+    return "no error";
+  }
+  std::string ns;
+  storage::S3Client raw;
+  objstore::S3BlobStore reader;
+};
+
+TEST(S3Abort, AHalfWrittenMarkerIsReadAgainUntilComplete) {
+  s3_server();
+  HalfWrittenAbort t;
+  t.raw.put_object(kBucket, t.ns + "!abort", "rank 1 gi");  // no trailer: a PUT in progress
+  objstore::S3BlobStore writer(s3_options().s3, t.ns, 1, 2, HalfWrittenAbort::blob_options());
+  std::thread finisher([&] {
+    std::this_thread::sleep_for(40ms);
+    t.raw.delete_object(kBucket, t.ns + "!abort");
+    writer.post_abort("rank 1 gives up");
+  });
+  const std::string what = t.wait_for_abort(10s);
+  finisher.join();
+  EXPECT_NE(what.find("the run was aborted: rank 1 gives up"), std::string::npos) << what;
+  t.raw.delete_object(kBucket, t.ns + "!abort");
+}
+
+TEST(S3Abort, AMarkerNeverCompletedStillAbortsAndSaysSo) {
+  s3_server();
+  HalfWrittenAbort t;
+  t.raw.put_object(kBucket, t.ns + "!abort", "");  // an aborter that died mid-PUT
+  const uint64_t t0 = now_ns();
+  const std::string what = t.wait_for_abort(10s);
+  EXPECT_NE(what.find("the run was aborted: (the aborting rank's reason could not be read)"),
+            std::string::npos)
+      << what;
+  EXPECT_LT(ms_since(t0), 5000.0);  // the 20 ms check interval plus 1 s of re-reads
+  t.raw.delete_object(kBucket, t.ns + "!abort");
 }
 
 }  // namespace

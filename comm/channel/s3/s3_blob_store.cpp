@@ -166,7 +166,19 @@ void S3BlobStore::check_abort(uint64_t waiting_since, bool force) {
   last_abort_check_ = now;
   ++stats_.aborts_checked;
   auto r = guarded("s3 channel", [&] { return client_.try_get_object(bucket_, full("!abort")); });
-  if (r) throw RemoteAbort("the run was aborted: " + *r);
+  if (!r) return;
+  // The marker may still be being written (see with_trailer): read it again for up to 1 s
+  // rather than report an empty reason. An aborter that died mid-PUT still aborts the run.
+  const uint64_t give_up = now_ns() + 1'000'000'000;
+  while ((!r || !complete_length(*r)) && now_ns() < give_up) {
+    std::this_thread::sleep_for(10ms);
+    r = guarded("s3 channel", [&] { return client_.try_get_object(bucket_, full("!abort")); });
+  }
+  std::string why = "(the aborting rank's reason could not be read)";
+  if (r) {
+    if (const auto n = complete_length(*r)) why = r->substr(0, *n);
+  }
+  throw RemoteAbort("the run was aborted: " + why);
 }
 
 void S3BlobStore::get(std::span<GetItem> items, bool in_order, Deadline deadline) {
@@ -235,7 +247,9 @@ void S3BlobStore::post_abort(std::string_view reason) noexcept {
     if (abort_client_.head_object(bucket_, key)) return;  // the first reason stays
     std::string why(reason);
     if (why.empty()) why = "rank " + std::to_string(rank_) + " aborted";
-    abort_client_.put_object(bucket_, key, why, "text/plain");
+    const std::string body =
+        with_trailer(std::span(reinterpret_cast<const std::byte*>(why.data()), why.size()));
+    abort_client_.put_object(bucket_, key, body, "text/plain");
   } catch (...) {
     // Best effort: the other ranks still fail at their deadlines.
   }

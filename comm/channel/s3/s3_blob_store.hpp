@@ -7,8 +7,8 @@
 //            poll_max, each sleep uniform in [b/2, b], never past the deadline); when three or
 //            more objects are missing, one prefix-scoped LIST finds which ones exist first.
 //   counter  each rank PUTs "<ns><key>/<rank>"; a LIST of that prefix counts the arrivals.
-//   abort    the object "<ns>!abort" (its body is the reason), checked every
-//            abort_check_interval while a rank waits.
+//   abort    the object "<ns>!abort" (its body is the reason, trailer included), checked
+//            every abort_check_interval while a rank waits; a half-written one is read again.
 // Objects end with a 12-byte trailer (payload length, magic): servers whose PUTs are not atomic
 // (s3rver shows a file while writing it) must not hand a reader half an object.
 // Reads do not consume: the channel deletes objects at barriers and the last rank deletes the
