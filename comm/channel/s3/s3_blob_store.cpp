@@ -165,14 +165,17 @@ void S3BlobStore::check_abort(uint64_t waiting_since, bool force) {
   if (!force && (now - waiting_since < interval || now - last_abort_check_ < interval)) return;
   last_abort_check_ = now;
   ++stats_.aborts_checked;
-  auto r = guarded("s3 channel", [&] { return client_.try_get_object(bucket_, full("!abort")); });
+  auto read = [&] {
+    return guarded("s3 channel", [&] { return client_.try_get_object(bucket_, full("!abort")); });
+  };
+  auto r = read();
   if (!r) return;
   // The marker may still be being written (see with_trailer): read it again for up to 1 s
   // rather than report an empty reason. An aborter that died mid-PUT still aborts the run.
   const uint64_t give_up = now_ns() + 1'000'000'000;
   while ((!r || !complete_length(*r)) && now_ns() < give_up) {
     std::this_thread::sleep_for(10ms);
-    r = guarded("s3 channel", [&] { return client_.try_get_object(bucket_, full("!abort")); });
+    r = read();
   }
   std::string why = "(the aborting rank's reason could not be read)";
   if (r) {
